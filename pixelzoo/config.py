@@ -1,0 +1,45 @@
+"""Building blocks for plugin configuration.
+
+Every plugin class carries a nested pydantic `Config` deriving from `PartConfig`, which forbids
+unknown keys. A field that names another plugin (a model's `combiner`, say) is typed
+`PartSpec` and annotated with the registry it comes from, `Annotated[PartSpec, Kind("combiners")]`;
+the recipe validator follows that annotation to validate the nested part with its own `Config`.
+pydantic is imported here, torch is not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+
+class PartConfig(BaseModel):
+    """Base for every plugin's `Config`: strict keys, validated defaults."""
+
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+class PartSpec(BaseModel):
+    """`{type: name, **params}` as written in a recipe; params are checked by the part's Config."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+@dataclass(frozen=True)
+class Kind:
+    """Annotation marking a `PartSpec` field with the registry kind it names."""
+
+    kind: str
+
+
+def spec(type_: str, **params: Any) -> PartSpec:
+    """Shorthand for defaults: `Field(default_factory=lambda: spec("linear_add"))`."""
+    return PartSpec(type=type_, **params)

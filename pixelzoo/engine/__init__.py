@@ -1,0 +1,1 @@
+"""The engine: builds a recipe's parts, trains, evaluates and writes the run folder."""

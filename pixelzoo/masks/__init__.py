@@ -1,0 +1,1 @@
+"""Hole masks: registered generators of boolean (C, H, W) hole maps."""

@@ -1,0 +1,1 @@
+"""Models: the RowRNN backbone with its pluggable combiners and decoders, and timm CNNs."""

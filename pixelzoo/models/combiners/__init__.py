@@ -1,0 +1,1 @@
+"""Row-context combiners: how the previous row's GRU outputs enter the current row."""

@@ -1,0 +1,202 @@
+"""The RowRNN backbone: a row-by-row GRU image model assembled from a combiner and a decoder.
+
+Tokens arrive as (B, C, H+1, W+1) grids with START borders. Each channel has its own embedding
+and its own GRU stack; a learned row-position vector, scaled by the row's relative position, is
+added to the input so the GRU knows how far down the image it is. For channel c > 0 the channel
+adapter adds a projection of channel c-1's output at the same place to channel c's input. The
+row-context combiner (a plugin) brings the previous row's top-layer outputs in. With
+`directions: 4` there is one independent scan from each corner; their per-pixel outputs are
+concatenated before the channel decoder (a plugin). A classification head mean-pools the hidden
+states instead.
+
+The scan itself is computed by an implementation chosen at run time: the readable `reference`
+loop (`pixelzoo.models.reference`), the oracle every faster path must match, or the `wavefront`
+fast path when it supports the parts in use.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import torch
+from pydantic import Field
+from torch import nn
+
+from pixelzoo.config import Kind, PartConfig, PartSpec, spec
+from pixelzoo.recipe import build_part
+from pixelzoo.tokens import HOLE, START, VOCAB, add_start_tokens
+
+
+class RowRNNConfig(PartConfig):
+    embed: int = Field(64, ge=1, description="per-channel token embedding size")
+    hidden: int = Field(96, ge=1, description="GRU hidden size")
+    layers: int = Field(1, ge=1, description="GRU layers per channel")
+    directions: Literal[1, 4] = Field(
+        1, description="1: scan from the top-left; 4: one scan from each corner, concatenated")
+    combiner: Annotated[PartSpec, Kind("combiners")] = Field(
+        default_factory=lambda: spec("linear_add"), description="row-context combiner")
+    decoder: Annotated[PartSpec, Kind("decoders")] = Field(
+        default_factory=lambda: spec("independent"), description="channel decoder (pixel tasks)")
+    row_feature: bool = Field(True, description="add the row-position feature to the input")
+    pool: Literal["mean", "last", "mean_last"] = Field(
+        "mean_last", description="classification pooling: the mean over pixels, each scan's "
+                                 "final state (it has read the whole image), or both")
+
+
+class ChannelStack(nn.Module):
+    """One channel's GRU stack for one scan direction: combiner, GRU layers, channel adapter."""
+
+    def __init__(self, cfg: RowRNNConfig, first_channel: bool):
+        super().__init__()
+        self.combiner = build_part("combiners", cfg.combiner, input_size=cfg.embed,
+                                   hidden=cfg.hidden)
+        upper = cfg.layers - 1 if self.combiner.is_cell else cfg.layers
+        in_size = cfg.hidden if self.combiner.is_cell else self.combiner.gru_input_size
+        self.gru = nn.GRU(in_size, cfg.hidden, upper, batch_first=True) if upper else None
+        self.adapter = None if first_channel else nn.Linear(cfg.hidden, cfg.embed)
+
+    def run_row(self, x: torch.Tensor, h_above: torch.Tensor) -> torch.Tensor:
+        """(B, W, embed), (B, W, hidden) -> (B, W, hidden): one row, left to right."""
+        if self.combiner.is_cell:
+            h = self.combiner.scan_row(x, h_above)
+            return self.gru(h)[0] if self.gru is not None else h
+        assert self.gru is not None
+        return self.gru(self.combiner.combine(x, h_above))[0]
+
+
+def orient(grid: torch.Tensor, direction: int, has_start: bool = True) -> torch.Tensor:
+    """Flip a (..., H, W) grid so that scan `direction` starts at its top-left.
+
+    Directions: 0 from top-left, 1 from top-right, 2 from bottom-left, 3 from bottom-right.
+    Token grids keep their START border at the top-left after flipping.
+    """
+    dims = {0: (), 1: (-1,), 2: (-2,), 3: (-2, -1)}[direction]
+    if not dims:
+        return grid
+    if has_start:
+        return add_start_tokens(torch.flip(grid[..., 1:, 1:], dims))
+    return torch.flip(grid, dims)
+
+
+def unorient_features(h: torch.Tensor, direction: int) -> torch.Tensor:
+    """Undo `orient` on (B, C, H, W, D) per-pixel features."""
+    dims = {0: (), 1: (-2,), 2: (-3,), 3: (-3, -2)}[direction]
+    return torch.flip(h, dims) if dims else h
+
+
+class RowRNN(nn.Module):
+    """Row-by-row GRU image model (see module docs)."""
+
+    Config = RowRNNConfig
+
+    def __init__(self, config: RowRNNConfig, *, channels: int, height: int, width: int,
+                 num_classes: int | None = None):
+        super().__init__()
+        self.config = config
+        self.channels, self.height, self.width = channels, height, width
+        self.num_classes = num_classes
+        self.embeddings = nn.ModuleList(nn.Embedding(VOCAB, config.embed) for _ in range(channels))
+        self.row_vectors = nn.Parameter(torch.zeros(channels, config.embed)) \
+            if config.row_feature else None
+        if self.row_vectors is not None:
+            nn.init.normal_(self.row_vectors, std=0.1)
+        self.stacks = nn.ModuleList(
+            nn.ModuleList(ChannelStack(config, c == 0) for c in range(channels))
+            for _ in range(config.directions)
+        )
+        self.feature_size = config.hidden * config.directions
+        if num_classes is None:
+            self.decoder = build_part("decoders", config.decoder, features=self.feature_size,
+                                      channels=channels)
+            self.head = None
+        else:
+            self.decoder = None
+            pooled = self.feature_size * channels * (2 if config.pool == "mean_last" else 1)
+            self.head = nn.Linear(pooled, num_classes)
+        self.impl = "reference"
+
+    # ------------------------------------------------------------------ scan
+    def embed_inputs(self, tokens: torch.Tensor) -> torch.Tensor:
+        """(B, C, Hp, Wp) tokens -> (B, C, Hp, Wp, embed) inputs, row feature included."""
+        x = torch.stack([self.embeddings[c](tokens[:, c]) for c in range(self.channels)], 1)
+        if self.row_vectors is not None:
+            hp = tokens.shape[2]
+            pos = torch.arange(hp, device=tokens.device, dtype=x.dtype) / max(hp - 1, 1)
+            x = x + pos.view(1, 1, hp, 1, 1) * self.row_vectors.view(1, -1, 1, 1, x.shape[-1])
+        return x
+
+    def scan(self, tokens: torch.Tensor, direction: int) -> torch.Tensor:
+        """Top-layer outputs (B, C, Hp, Wp, hidden) for tokens already oriented for `direction`."""
+        if self.impl == "wavefront":
+            from pixelzoo.models.wavefront import wavefront_scan
+
+            return wavefront_scan(self, tokens, direction)
+        from pixelzoo.models.reference import reference_scan
+
+        return reference_scan(self, tokens, direction)
+
+    def features(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Per-pixel hidden states (B, C, H, W, hidden * directions), START border dropped."""
+        self._check(tokens)
+        outs = []
+        for d in range(self.config.directions):
+            h = self.scan(orient(tokens, d), d)[:, :, 1:, 1:]
+            outs.append(unorient_features(h, d))
+        return torch.cat(outs, -1) if len(outs) > 1 else outs[0]
+
+    def _check(self, tokens: torch.Tensor) -> None:
+        if tokens.dim() != 4 or tokens.shape[1] != self.channels:
+            raise ValueError(f"expected tokens (B, {self.channels}, H+1, W+1), got "
+                             f"{tuple(tokens.shape)}")
+
+    # ------------------------------------------------------------------ heads
+    def forward(self, tokens: torch.Tensor, teacher: torch.Tensor | None = None) -> torch.Tensor:
+        """Class logits (B, K) for classifiers; else pixel logits (B, C, H, W, 258).
+
+        `teacher` holds the true (B, C, H, W) tokens for a conditional decoder's teacher forcing.
+        """
+        h = self.features(tokens)
+        if self.head is not None:
+            return self.head(self.pool(h))
+        assert self.decoder is not None
+        if self.decoder.conditional and teacher is None:
+            raise ValueError("a conditional decoder needs `teacher` tokens in training; "
+                             "use decode() at inference")
+        return self.decoder(h, teacher)
+
+    def pool(self, h: torch.Tensor) -> torch.Tensor:
+        """(B, C, H, W, D) features -> (B, pooled) for the classification head."""
+        parts = []
+        if self.config.pool in ("mean", "mean_last"):
+            parts.append(h.mean(dim=(2, 3)).flatten(1))
+        if self.config.pool in ("last", "mean_last"):
+            hid = self.config.hidden
+            # each scan ends at the corner opposite its start, in unoriented coordinates
+            corners = {0: (-1, -1), 1: (-1, 0), 2: (0, -1), 3: (0, 0)}
+            last = [h[:, :, corners[d][0], corners[d][1], d * hid:(d + 1) * hid]
+                    for d in range(self.config.directions)]
+            parts.append(torch.cat(last, -1).flatten(1))
+        return torch.cat(parts, -1)
+
+    def decode(self, tokens: torch.Tensor, pick: Any = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Inference on a grid with HOLE tokens: (filled (B,C,H,W) tokens, logits)."""
+        assert self.decoder is not None, "decode() is for pixel tasks"
+        h = self.features(tokens)
+        known = tokens[:, :, 1:, 1:]
+        if pick is None:
+            return self.decoder.decode(h, known)
+        return self.decoder.decode(h, known, pick)
+
+    def describe(self) -> dict[str, Any]:
+        """The key architecture choices, for tables."""
+        return {
+            "model": "rowrnn",
+            "combiner": self.config.combiner.type,
+            "decoder": self.config.decoder.type if self.decoder is not None else "classifier",
+            "directions": self.config.directions,
+            "layers": self.config.layers,
+            "hidden": self.config.hidden,
+        }
+
+
+__all__ = ["RowRNN", "RowRNNConfig", "orient", "START", "HOLE"]
