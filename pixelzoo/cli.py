@@ -131,19 +131,21 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     table = Table(title="pixelzoo doctor: every plugin loaded")
     for col in ("kind", "name", "distribution", "status"):
         table.add_column(col)
-    failures = 0
+    messages: list[str] = []
     for reg in REGISTRIES.values():
         failed = {info.name: msg for info, msg in reg.load_all()}
         for info in reg.infos():
             if info.name in failed:
-                failures += 1
-                table.add_row(reg.singular, info.name, info.dist, f"[red]{failed[info.name]}[/red]")
+                messages.append(f"{reg.singular} {failed[info.name]}")
+                table.add_row(reg.singular, info.name, info.dist, "[red]failed[/red]")
             else:
                 table.add_row(reg.singular, info.name, info.dist, "[green]ok[/green]")
     con = _console()
     con.print(table)
-    if failures:
-        con.print(f"[red]{failures} plugin(s) failed to load[/red]; the others work.")
+    if messages:
+        for msg in messages:  # full messages, unwrapped by the table
+            print(f"x {msg}")
+        con.print(f"[red]{len(messages)} plugin(s) failed to load[/red]; the others work.")
         return 1
     con.print("[green]all plugins load[/green]")
     return 0
@@ -213,9 +215,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except PixelzooError as exc:
+        from rich.markup import escape
+
         con = _console(stderr=True)
-        con.print(f"[bold red]error:[/bold red] {exc}", markup=True, highlight=False,
-                  soft_wrap=True)
+        # escape: messages hold `dist[name]` labels that rich would otherwise eat as markup
+        con.print(f"[bold red]error:[/bold red] {escape(str(exc))}", markup=True,
+                  highlight=False, soft_wrap=True)
         return exc.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
