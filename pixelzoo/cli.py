@@ -90,6 +90,11 @@ def model_summary(recipe: Any) -> dict[str, Any]:
 def cmd_schema(args: argparse.Namespace) -> int:
     import json
 
+    if args.markdown:
+        from pixelzoo.docgen import markdown
+
+        print(markdown(), end="")
+        return 0
     from pixelzoo.schema import Recipe
 
     print(json.dumps(Recipe.model_json_schema(), indent=2))
@@ -180,6 +185,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_show)
 
     p = sub.add_parser("schema", help="print the recipe JSON schema (for editors)")
+    p.add_argument("--markdown", action="store_true",
+                   help="print the recipe reference as Markdown instead")
     p.set_defaults(func=cmd_schema)
 
     p = sub.add_parser("list", help="list registered parts (no imports)")

@@ -41,7 +41,7 @@ class SchedulerConfig(Strict):
 class TrainConfig(Strict):
     """How to train: the loop, the optimizer, budgets and checkpoints."""
 
-    epochs: int = Field(10, ge=0)
+    epochs: int = Field(10, ge=0, description="passes over the training set")
     batch_size: int = Field(32, ge=1, description="global batch; split across ranks under torchrun")
     steps_per_epoch: int | None = Field(
         None, ge=1, description="cap on optimizer steps per epoch (None: one pass over the data)")
@@ -88,13 +88,14 @@ class Recipe(Strict):
 
     extends: str | None = Field(
         None, description="a base recipe (path relative to this file), deep-merged under this one")
-    seed: int = 0
+    seed: int = Field(0, description="seeds python, numpy and torch (offset per rank)")
     deterministic: bool = Field(False, description="torch deterministic algorithms")
-    dataset: Annotated[PartSpec, Kind("datasets")]
+    dataset: Annotated[PartSpec, Kind("datasets")] = Field(
+        description="where images come from; see Datasets below")
     mask: Annotated[PartSpec, Kind("masks")] | None = Field(
         None, description="training hole masks (infill)")
-    model: Annotated[PartSpec, Kind("models")]
-    task: Annotated[PartSpec, Kind("tasks")]
-    train: TrainConfig = Field(default_factory=TrainConfig)
-    eval: EvalConfig = Field(default_factory=EvalConfig)
+    model: Annotated[PartSpec, Kind("models")] = Field(description="see Models below")
+    task: Annotated[PartSpec, Kind("tasks")] = Field(description="see Tasks below")
+    train: TrainConfig = Field(default_factory=TrainConfig, description="see `train` below")
+    eval: EvalConfig = Field(default_factory=EvalConfig, description="see `eval` below")
     name: str | None = Field(None, description="display name (defaults to the recipe file stem)")
