@@ -42,7 +42,10 @@ def _plugins(args: argparse.Namespace) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     from pixelzoo.recipe import load_recipe
 
-    recipe = load_recipe(args.recipe, args.overrides)
+    overrides = list(args.overrides)
+    if args.keep is not None:  # after the --set values, so the flag wins
+        overrides.append(f"train.keep={args.keep}")
+    recipe = load_recipe(args.recipe, overrides)
     from pixelzoo.engine.trainer import train
 
     train(recipe, out_root=args.out, resume=args.resume, quiet=args.quiet)
@@ -172,6 +175,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", default=None, metavar="auto|RUN_DIR|CKPT",
                    help="continue the newest run of this recipe (auto), a run folder, or a "
                         "checkpoint")
+    p.add_argument("--keep", type=int, default=None, metavar="N",
+                   help="keep the N best epoch checkpoints besides last and best "
+                        "(overrides train.keep)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=cmd_run)
 

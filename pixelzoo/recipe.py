@@ -305,6 +305,8 @@ class _Validator:
         for fname, (fkind, is_list) in nested.items():
             if fname not in params or params[fname] is None:
                 continue
+            if isinstance(params[fname], str):  # `combiner: concat` shorthand
+                params[fname] = {"type": params[fname]}
             if is_list:
                 items = params[fname] if isinstance(params[fname], list) else [params[fname]]
                 res = [self.part(it, fkind, (*path, fname, i)) for i, it in enumerate(items)]

@@ -1,15 +1,19 @@
 """torch.distributed setup for runs launched by `torchrun` (no home-made launcher).
 
-`torchrun` sets RANK, WORLD_SIZE and LOCAL_RANK; when WORLD_SIZE > 1 we join the process group
-(NCCL on CUDA, gloo on CPU). Only rank 0 writes files; metrics are all-reduced so every rank
-reports the same numbers. A plain `pixelzoo run` is a world of one and never touches
-torch.distributed.
+`torchrun` sets RANK, WORLD_SIZE, LOCAL_RANK and the rendezvous address; when WORLD_SIZE > 1 we
+join the process group (NCCL on CUDA, gloo on CPU). A process group that the caller already
+initialised (tests with `torch.multiprocessing` and `init_method=file://`) is used as it is and
+left open at the end. A plain `pixelzoo run` is a world of one and never touches
+torch.distributed. The helpers below are identities for a world of one, so the trainer calls them
+unconditionally: only rank 0 writes files, decisions that must agree (stop now, diverged) are
+all-reduced every step, and rank 0's reads and errors are broadcast.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
@@ -19,6 +23,7 @@ class DistEnv:
     rank: int = 0
     world_size: int = 1
     local_rank: int = 0
+    owns_group: bool = False  # we initialised the process group, so we destroy it
 
     @property
     def is_main(self) -> bool:
@@ -31,17 +36,20 @@ class DistEnv:
 
 def setup(device_kind: str) -> DistEnv:
     """Join the process group if launched by torchrun; otherwise a world of one."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        local = int(os.environ.get("LOCAL_RANK", str(dist.get_rank())))
+        return DistEnv(dist.get_rank(), dist.get_world_size(), local, owns_group=False)
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world <= 1:
         return DistEnv()
-    import torch.distributed as dist
-
-    env = DistEnv(int(os.environ["RANK"]), world, int(os.environ.get("LOCAL_RANK", "0")))
-    if not dist.is_initialized():
-        backend = "nccl" if device_kind == "cuda" else "gloo"
-        if backend == "nccl":
-            torch.cuda.set_device(env.local_rank)
-        dist.init_process_group(backend=backend)
+    env = DistEnv(int(os.environ["RANK"]), world, int(os.environ.get("LOCAL_RANK", "0")),
+                  owns_group=True)
+    backend = "nccl" if device_kind == "cuda" else "gloo"
+    if backend == "nccl":
+        torch.cuda.set_device(env.local_rank)
+    dist.init_process_group(backend=backend)
     return env
 
 
@@ -52,18 +60,34 @@ def barrier(env: DistEnv) -> None:
         dist.barrier()
 
 
+def _reduce(env: DistEnv, values: list[float], device: torch.device, op: Any) -> list[float]:
+    import torch.distributed as dist
+
+    t = torch.tensor(values, dtype=torch.float64, device=device)
+    dist.all_reduce(t, op=op)
+    return t.tolist()
+
+
 def all_reduce_sum(env: DistEnv, values: list[float], device: torch.device) -> list[float]:
     """Sum a list of floats over ranks (identity for a world of one)."""
     if not env.enabled:
         return values
     import torch.distributed as dist
 
-    t = torch.tensor(values, dtype=torch.float64, device=device)
-    dist.all_reduce(t)
-    return t.tolist()
+    return _reduce(env, values, device, dist.ReduceOp.SUM)
+
+
+def all_reduce_max(env: DistEnv, values: list[float], device: torch.device) -> list[float]:
+    """Element-wise maximum over ranks: any rank's flag raises it for all."""
+    if not env.enabled:
+        return values
+    import torch.distributed as dist
+
+    return _reduce(env, values, device, dist.ReduceOp.MAX)
 
 
 def broadcast_object(env: DistEnv, obj: object) -> object:
+    """Rank 0's `obj` on every rank (picklable objects between our own processes only)."""
     if not env.enabled:
         return obj
     import torch.distributed as dist
@@ -73,8 +97,19 @@ def broadcast_object(env: DistEnv, obj: object) -> object:
     return box[0]
 
 
+def all_gather_object(env: DistEnv, obj: object) -> list[object]:
+    """Every rank's `obj`, in rank order, on every rank."""
+    if not env.enabled:
+        return [obj]
+    import torch.distributed as dist
+
+    out: list[object] = [None] * env.world_size
+    dist.all_gather_object(out, obj)
+    return out
+
+
 def teardown(env: DistEnv) -> None:
-    if env.enabled:
+    if env.enabled and env.owns_group:
         import torch.distributed as dist
 
         if dist.is_initialized():

@@ -159,7 +159,7 @@ class RowRNN(nn.Module):
         if self.head is not None:
             return self.head(self.pool(h))
         assert self.decoder is not None
-        if self.decoder.conditional and teacher is None:
+        if self.decoder.conditional and self.channels > 1 and teacher is None:
             raise ValueError("a conditional decoder needs `teacher` tokens in training; "
                              "use decode() at inference")
         return self.decoder(h, teacher)

@@ -186,3 +186,8 @@ def test_schema_is_json_for_editors(capsys):
     schema = json.loads(out)
     assert code == 0
     assert {"dataset", "model", "task", "train", "eval", "seed"} <= set(schema["properties"])
+
+
+def test_part_name_shorthand_in_nested_parts(tmp_path):
+    r = load_recipe(write(tmp_path, GOOD.replace("{type: linear_add}", "concat")))
+    assert r.data["model"]["combiner"] == {"type": "concat"}

@@ -1,0 +1,1 @@
+"""Fused kernels for the RowRNN fast paths: plain-torch versions everywhere, Triton on CUDA."""

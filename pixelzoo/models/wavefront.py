@@ -1,0 +1,605 @@
+"""The wavefront RowRNN scan: every ready GRU cell of an anti-diagonal in one batched step.
+
+The reference loop (`pixelzoo.models.reference`) runs one GRU call per row and channel. But cell
+(c, r, w, l) (channel, row, column, layer) only needs its left neighbour (c, r, w-1, l), the
+layer below (c, r, w, l-1) and, for layer 0, the top layer of the cell above (c, r-1, w, L-1)
+and of the previous channel (c-1, r, w, L-1) through the channel adapter. With the skew
+
+    t(c, r, w, l) = (r + c) · L + w + l
+
+every one of those four lies at step t - 1 exactly, so all cells of a step are independent and
+the scan takes (Hp + C - 2) · L + Wp + L - 1 steps (231 for the seed's 37x37 RGB with 5
+layers) instead of C · Hp · Wp · L dependent cell steps. A step reads only the previous step's
+states, gathered by index tensors built once per shape (`_plan`).
+
+Inside a step the cells are laid out as (group, slot, batch) with one group per (layer,
+channel), so each group's weights apply to its own slots and the whole step is a handful of
+batched GEMMs (`torch.baddbmm` over the groups' stacked weights) plus one fused gate kernel
+(`pixelzoo.kernels.gru_gates`). Work that does not depend on the recurrence is hoisted out of
+the loop into one large GEMM: for `linear_add`, W_ih (x + a + P h_above + p) becomes the
+precomputed W_ih (x + a + p) plus (W_ih P) h_above, and the channel adapter folds the same way;
+`concat` splits W_ih into its x and h_above columns; `gated` hoists its x projection. Other
+pointwise combiners (plugins) run through their own `combine` / `cell` on the gathered cells,
+still batched per step. All weights are the modules' own parameters (stacked or multiplied
+inside the forward), so gradients reach them as in the reference; nothing is written in place.
+
+`supports(model)` says whether the model can use this path; the trainer falls back to the
+reference loop (with a one-line notice) when it cannot.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from pixelzoo.kernels.gru_gates import gates_backward, gates_forward, gru_gates
+
+
+# ------------------------------------------------------------------------------------ support
+def _gru_layers_expected(stack: Any, layers: int) -> int:
+    return layers - 1 if stack.combiner.is_cell else layers
+
+
+def supports(model: Any) -> tuple[bool, str]:
+    """(True, "") if `model` can run the wavefront scan, else (False, why) for the notice."""
+    from pixelzoo.models.rowrnn import ChannelStack
+
+    stacks = getattr(model, "stacks", None)
+    cfg = getattr(model, "config", None)
+    if stacks is None or cfg is None or not hasattr(model, "embed_inputs"):
+        return False, f"{type(model).__name__} is not a RowRNN"
+    for direction in stacks:
+        for c, stack in enumerate(direction):
+            if type(stack).run_row is not ChannelStack.run_row:
+                return False, f"{type(stack).__name__} overrides run_row"
+            comb = stack.combiner
+            name = type(comb).__name__
+            if not getattr(comb, "pointwise", False):
+                return False, (f"combiner {name} is not pointwise (it mixes columns), so cells "
+                               "of different rows cannot share a step")
+            gru = stack.gru
+            want = _gru_layers_expected(stack, cfg.layers)
+            if want == 0 and gru is None:
+                pass
+            elif not isinstance(gru, nn.GRU) or gru.num_layers != want:
+                return False, f"channel {c}'s recurrent stack is not a {want}-layer nn.GRU"
+            elif gru.bidirectional or gru.hidden_size != cfg.hidden:
+                return False, f"channel {c}'s GRU is bidirectional or resized"
+            elif gru.dropout > 0 and gru.training:
+                return False, "GRU dropout between layers is random per call"
+            if (c == 0) != (stack.adapter is None):
+                return False, "unexpected channel adapter layout"
+    return True, ""
+
+
+# ------------------------------------------------------------------------------------ the plan
+@dataclass
+class _Step:
+    slots: int            # m: slots per group at this step (cells padded to the widest group)
+    gather: torch.Tensor  # indices into the previous step's states: [left | in | channel]
+    x_index: torch.Tensor  # layer-0 cells' rows in the hoisted input table (C * m,)
+
+
+@dataclass
+class _Plan:
+    steps: list[_Step]
+    final: torch.Tensor   # (C * Hp * Wp,) rows of the concatenated top-layer outputs
+    x_all: torch.Tensor   # every step's x_index, concatenated: one gather before the loop
+    x_sizes: list[int]    # C * m per step, to split that gather into per-step views
+    x_by_group: torch.Tensor  # the same indices ordered (channel, step, slot): group-major
+    offsets: list[int]    # slot offset of each step within a group-major buffer
+    total: int            # slots per group over all steps
+
+
+def _cells(t: int, c: int, l: int, layers: int, hp: int, wp: int) -> list[tuple[int, int]]:
+    """(r, w) of group (c, l) at step t, by row: the cells with r · L + w = t - c · L - l."""
+    k = t - c * layers - l
+    if k < 0:
+        return []
+    lo = max(0, -((wp - 1 - k) // layers))  # ceil((k - wp + 1) / L)
+    hi = min(hp - 1, k // layers)
+    return [(r, k - r * layers) for r in range(lo, hi + 1)]
+
+
+@lru_cache(maxsize=32)
+def _plan_arrays(channels: int, layers: int, hp: int, wp: int
+                 ) -> tuple[list[tuple[int, np.ndarray, np.ndarray]], np.ndarray]:
+    """The index arrays of every step (see module docs); cached per shape, device-free."""
+    cl = channels * layers
+    n_steps = (hp + channels - 2) * layers + wp + layers - 1
+    prev: dict[tuple[int, int, int, int], int] = {}
+    prev_rows = 0
+    final = np.full(channels * hp * wp, -1, dtype=np.int64)
+    top_offset = 0
+    steps = []
+    for t in range(n_steps):
+        # groups are layer-major (g = l * C + c): layer 0 first, the top layer last
+        groups = [_cells(t, c, l, layers, hp, wp) for l in range(layers) for c in range(channels)]
+        m = max(len(g) for g in groups)
+        zero = prev_rows  # the appended zero row of the previous step's states
+        left = np.full(cl * m, zero, dtype=np.int64)
+        inp = np.full(cl * m, zero, dtype=np.int64)
+        chan = np.full(channels * m, zero, dtype=np.int64)
+        x_index = np.zeros(channels * m, dtype=np.int64)
+        pos: dict[tuple[int, int, int, int], int] = {}
+        for g, cells in enumerate(groups):
+            l, c = divmod(g, channels)
+            for s, (r, w) in enumerate(cells):
+                i = g * m + s
+                pos[(c, r, w, l)] = i
+                if w > 0:
+                    left[i] = prev[(c, r, w - 1, l)]
+                if l > 0:
+                    inp[i] = prev[(c, r, w, l - 1)]
+                else:
+                    if r > 0:
+                        inp[i] = prev[(c, r - 1, w, layers - 1)]
+                    if c > 0:
+                        chan[i] = prev[(c - 1, r, w, layers - 1)]
+                    x_index[i] = (c * hp + r) * wp + w
+                if l == layers - 1:
+                    final[(c * hp + r) * wp + w] = top_offset + c * m + s
+        steps.append((m, np.concatenate([left, inp, chan]), x_index))
+        top_offset += channels * m
+        prev, prev_rows = pos, cl * m
+    assert (final >= 0).all()
+    return steps, final
+
+
+_PLANS: dict[tuple[Any, ...], _Plan] = {}
+#: Tests set this to run affine combiners through the autograd loop too (the generic path).
+_FORCE_AUTOGRAD = False
+
+
+def _plan(channels: int, layers: int, hp: int, wp: int, device: torch.device) -> _Plan:
+    key = (channels, layers, hp, wp, str(device))
+    plan = _PLANS.get(key)
+    if plan is None:
+        arrays, final = _plan_arrays(channels, layers, hp, wp)
+        # one host-to-device copy for all steps; the steps hold views
+        flat = torch.from_numpy(np.concatenate([np.concatenate([g, x]) for _, g, x in arrays]))
+        flat = flat.to(device)
+        steps, at = [], 0
+        for m, g, x in arrays:
+            steps.append(_Step(m, flat[at:at + len(g)], flat[at + len(g):at + len(g) + len(x)]))
+            at += len(g) + len(x)
+        x_all = torch.cat([s.x_index for s in steps])
+        by_group = torch.cat([s.x_index[c * s.slots:(c + 1) * s.slots]
+                              for c in range(channels) for s in steps])
+        offsets = np.concatenate([[0], np.cumsum([s.slots for s in steps])]).tolist()
+        plan = _Plan(steps, torch.from_numpy(final).to(device), x_all,
+                     [len(s.x_index) for s in steps], by_group, offsets[:-1], offsets[-1])
+        _PLANS[key] = plan
+    return plan
+
+
+# ------------------------------------------------------------------------------------ weights
+def _t(w: torch.Tensor) -> torch.Tensor:
+    return w.transpose(-1, -2)
+
+
+def _gru_params(gru: nn.GRU, k: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None,
+                                                  torch.Tensor | None]:
+    return (getattr(gru, f"weight_ih_l{k}"), getattr(gru, f"weight_hh_l{k}"),
+            getattr(gru, f"bias_ih_l{k}", None), getattr(gru, f"bias_hh_l{k}", None))
+
+
+def _bias(b: torch.Tensor | None, like: torch.Tensor) -> torch.Tensor:
+    return b if b is not None else like.new_zeros(like.shape[0])
+
+
+class _GRULayers:
+    """Stacked (group-major) weights of the plain GRU layers that share a step.
+
+    Hidden-to-hidden weights for model layers `first..L-1`; input weights for layers 1..L-1
+    only (layer 0's input side belongs to `_Layer0`).
+    """
+
+    def __init__(self, stacks: Any, first: int, layers: int, is_cell: bool):
+        w_ih, w_hh, b_ih, b_hh = [], [], [], []
+        for l in range(first, layers):
+            for stack in stacks:
+                wi, wh, bi, bh = _gru_params(stack.gru, l - 1 if is_cell else l)
+                w_hh.append(_t(wh))
+                b_hh.append(_bias(bh, wh))
+                if l > 0:
+                    w_ih.append(_t(wi))
+                    b_ih.append(_bias(bi, wi))
+        self.w_ih = torch.stack(w_ih) if w_ih else None               # (G', H, 3H)
+        self.b_ih = torch.stack(b_ih).unsqueeze(1) if b_ih else None  # (G', 1, 3H)
+        self.w_hh = torch.stack(w_hh) if w_hh else None               # (G, H, 3H)
+        self.b_hh = torch.stack(b_hh).unsqueeze(1) if b_hh else None
+
+
+def _adapter_parts(stacks: Any, size: int, like: torch.Tensor
+                   ) -> tuple[list[torch.Tensor | None], list[torch.Tensor]]:
+    """Per channel: the adapter's weight (None for channel 0) and bias (zeros for channel 0)."""
+    weights, biases = [], []
+    for stack in stacks:
+        a = stack.adapter
+        weights.append(None if a is None else a.weight)
+        biases.append(like.new_zeros(size) if a is None or a.bias is None else a.bias)
+    return weights, biases
+
+
+# ------------------------------------------------------------------------------------ layer 0
+class _Layer0:
+    """How layer 0 of every channel turns its gathered inputs into pre-activations or states.
+
+    `table(x)` hoists what depends only on the embedded inputs, x (C, Hp*Wp, B, E), out of the
+    loop: a (C*Hp*Wp, B, F) table of per-pixel rows. `step(left, above, chan, xrows)` is layer 0
+    of one wavefront step for the (C, m*B, H) gathered neighbours and the step's (C*m, B, F)
+    table rows: GRU-style layers return gi (C, m*B, 3H), cells return their state h.
+    """
+
+    gives_state = False
+    channels: int
+
+    def table(self, x: torch.Tensor) -> torch.Tensor:
+        c, p, b, e = x.shape
+        return x.reshape(c * p, b, e)
+
+    def step(self, left: torch.Tensor, above: torch.Tensor, chan: torch.Tensor,
+             xrows: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    @staticmethod
+    def _table(x: torch.Tensor, bias: torch.Tensor | None, weight: torch.Tensor) -> torch.Tensor:
+        """One GEMM per channel over all pixels: (C, P, B, in) -> (C * P, B, out) rows."""
+        c, p, b, e = x.shape
+        flat = x.reshape(c, p * b, e)
+        out = torch.bmm(flat, weight) if bias is None else torch.baddbmm(bias, flat, weight)
+        return out.view(c * p, b, -1)
+
+    def _rows(self, xrows: torch.Tensor) -> torch.Tensor:
+        return xrows.view(self.channels, -1, xrows.shape[-1])
+
+
+class _AffineLayer0(_Layer0):
+    """Input combiners that are affine in (x, h_above): `linear_add` and `concat`.
+
+    W_ih · combine(x + A h_chan + a, h_above) = Wx (x + a + p) + Wa h_above + (Wx A) h_chan,
+    with (Wx, Wa, p) = (W_ih, W_ih P, P's bias) for linear_add and (W_ih[:, :E], W_ih[:, E:], 0)
+    for concat. The first term is one GEMM for the whole image.
+    """
+
+    def __init__(self, stacks: Any, kind: str, embed: int):
+        like = stacks[0].gru.weight_ih_l0
+        hid = stacks[0].gru.hidden_size
+        a_w, a_b = _adapter_parts(stacks, embed, like)
+        wx, wa, wc, xbias, b_ih = [], [], [], [], []
+        for c, stack in enumerate(stacks):
+            w_ih, _, bi, _ = _gru_params(stack.gru, 0)
+            if kind == "linear_add":
+                proj = stack.combiner.proj
+                x_w, above_w = w_ih, w_ih @ proj.weight
+                xbias.append(a_b[c] + proj.bias if proj.bias is not None else a_b[c])
+            else:  # concat: W_ih [x ; h_above]
+                x_w, above_w = w_ih[:, :embed], w_ih[:, embed:]
+                xbias.append(a_b[c])
+            wx.append(_t(x_w))
+            wa.append(_t(above_w))
+            wc.append(_t(x_w @ a_w[c]) if a_w[c] is not None else like.new_zeros(hid, 3 * hid))
+            b_ih.append(_bias(bi, w_ih))
+        self.channels = len(stacks)
+        self.wx, self.wa, self.wc = torch.stack(wx), torch.stack(wa), torch.stack(wc)
+        self.xbias = torch.stack(xbias)[:, None, None, :]
+        self.b_ih = torch.stack(b_ih).unsqueeze(1)
+
+    def table(self, x: torch.Tensor) -> torch.Tensor:
+        return self._table(x + self.xbias, self.b_ih, self.wx)
+
+    def step(self, left, above, chan, xrows):  # noqa: ANN001, ANN201
+        gi = torch.baddbmm(self._rows(xrows), above, self.wa)
+        if self.channels > 1:
+            gi = torch.baddbmm(gi, chan, self.wc)
+        return gi
+
+
+class _CombineLayer0(_Layer0):
+    """Any other pointwise input combiner: its own `combine` on the gathered cells."""
+
+    def __init__(self, stacks: Any):
+        self.stacks = stacks
+        self.channels = len(stacks)
+        gru = [_gru_params(s.gru, 0) for s in stacks]
+        self.w_ih = torch.stack([_t(w) for w, _, _, _ in gru])
+        self.b_ih = torch.stack([_bias(b, w) for w, _, b, _ in gru]).unsqueeze(1)
+
+    def step(self, left, above, chan, xrows):  # noqa: ANN001, ANN201
+        xg = self._rows(xrows)
+        parts = []
+        for c, stack in enumerate(self.stacks):
+            xc = xg[c] if stack.adapter is None else xg[c] + stack.adapter(chan[c])
+            # each gathered cell is a batch entry with a one-column row: fine for pointwise
+            parts.append(stack.combiner.combine(xc.unsqueeze(1), above[c].unsqueeze(1)).squeeze(1))
+        return torch.baddbmm(self.b_ih, torch.stack(parts), self.w_ih)
+
+
+class _CellLayer0(_Layer0):
+    """Any pointwise cell combiner: its own `cell` on the gathered cells, once per channel."""
+
+    gives_state = True
+
+    def __init__(self, stacks: Any):
+        self.stacks = stacks
+        self.channels = len(stacks)
+
+    def step(self, left, above, chan, xrows):  # noqa: ANN001, ANN201
+        xg = self._rows(xrows)
+        out = []
+        for c, stack in enumerate(self.stacks):
+            xc = xg[c] if stack.adapter is None else xg[c] + stack.adapter(chan[c])
+            out.append(stack.combiner.cell(xc, left[c], above[c]))
+        return torch.stack(out)
+
+
+class _GatedLayer0(_Layer0):
+    """The built-in `gated` 2-D GRU cell, batched across channels (see its class docs).
+
+    Its fused maps make this direct: x_proj is hoisted for the whole image (with the adapter's
+    bias folded in), the adapter's weight folds into x_proj's, and per step there are three
+    batched GEMMs for the gate logits plus one for the candidate.
+    """
+
+    gives_state = True
+
+    def __init__(self, stacks: Any, embed: int):
+        combs = [s.combiner for s in stacks]
+        like = combs[0].x_proj.weight
+        hid = combs[0].hidden
+        a_w, a_b = _adapter_parts(stacks, embed, like)
+        self.channels, self.hidden = len(stacks), hid
+        self.n_gates = combs[0].x_proj.out_features // hid - 1
+        self.wx = torch.stack([_t(k.x_proj.weight) for k in combs])
+        self.bx = torch.stack([k.x_proj.bias for k in combs]).unsqueeze(1)
+        self.xbias = torch.stack(a_b)[:, None, None, :]
+        self.wc = torch.stack([_t(k.x_proj.weight @ a) if a is not None else
+                               like.new_zeros(hid, k.x_proj.out_features)
+                               for k, a in zip(combs, a_w)])
+        self.wl = torch.stack([_t(k.left_proj.weight) for k in combs])
+        self.wa = torch.stack([_t(k.above_proj.weight) for k in combs])
+        self.wn = torch.stack([_t(k.cand_proj.weight) for k in combs])
+
+    @staticmethod
+    def matches(stacks: Any) -> bool:
+        """True if the combiner still has the structure this batched version assumes."""
+        k = stacks[0].combiner
+        try:
+            hid, g = k.hidden, k.x_proj.out_features // k.hidden - 1
+            return (k.left_proj.bias is None and k.above_proj.bias is None
+                    and k.cand_proj.bias is None and g == 5 and k.x_proj.bias is not None
+                    and k.left_proj.out_features == g * hid
+                    and k.above_proj.out_features == g * hid
+                    and k.cand_proj.in_features == 2 * hid and k.cand_proj.out_features == hid)
+        except AttributeError:
+            return False
+
+    def table(self, x: torch.Tensor) -> torch.Tensor:
+        return self._table(x + self.xbias, self.bx, self.wx)
+
+    def step(self, left, above, chan, xrows):  # noqa: ANN001, ANN201
+        gates_n = self.n_gates * self.hidden
+        xa = self._rows(xrows)
+        if self.channels > 1:
+            xa = torch.baddbmm(xa, chan, self.wc)
+        s = torch.baddbmm(torch.baddbmm(xa[..., :gates_n], left, self.wl), above, self.wa)
+        r_l, r_a, s_n, s_l, s_a = s.chunk(self.n_gates, -1)
+        reset = torch.cat([torch.sigmoid(r_l) * left, torch.sigmoid(r_a) * above], -1)
+        n = torch.tanh(torch.baddbmm(xa[..., gates_n:], reset, self.wn))
+        z = torch.softmax(torch.stack([s_n, s_l, s_a]), dim=0)
+        return z[0] * n + z[1] * left + z[2] * above
+
+
+def _layer0(stacks: Any, embed: int) -> _Layer0:
+    comb = stacks[0].combiner
+    name = type(comb).__name__
+    if comb.is_cell:
+        from pixelzoo.models.combiners.gated import GatedCombiner
+
+        if type(comb) is GatedCombiner and _GatedLayer0.matches(stacks):
+            return _GatedLayer0(stacks, embed)
+        return _CellLayer0(stacks)
+    from pixelzoo.models.combiners.linear_add import LinearAddCombiner
+
+    if type(comb) is LinearAddCombiner:
+        return _AffineLayer0(stacks, "linear_add", embed)
+    if name == "ConcatCombiner" and type(comb).__module__ == "pixelzoo.models.combiners.concat":
+        return _AffineLayer0(stacks, "concat", embed)
+    return _CombineLayer0(stacks)
+
+
+# ------------------------------------------------------------------------------------ fast scan
+class _AffineScan(torch.autograd.Function):
+    """The whole scan for GRU-style layer 0 (`_AffineLayer0`), with a hand-written backward.
+
+    Autograd would record about a dozen nodes per step and compute each step's weight
+    gradients as its own small GEMM. Here the forward keeps the gathered neighbours and the gate
+    blocks in group-major buffers (G, slots*B, ·), the backward walks the steps in reverse
+    producing only the pre-activation gradients, and each weight's gradient is then one GEMM
+    over all steps at once. Inputs: the hoisted layer-0 table (C*Hp*Wp, B, 3H), the layer-0
+    maps wa, wc (C, H, 3H), the upper layers' input maps w_ih, b_ih (C*(L-1), ·, 3H) and every
+    layer's w_hh, b_hh (C*L, ·, 3H). Output: top-layer states (C*Hp*Wp, B, H). All arithmetic
+    runs in the table's dtype (bf16 under autocast, where the gate math itself is float32
+    inside the Triton kernels).
+    """
+
+    @staticmethod
+    def forward(ctx: Any, plan: _Plan, dims: tuple[int, int, int, int], keep: bool,
+                table: torch.Tensor, wa: torch.Tensor, wc: torch.Tensor,
+                w_ih: torch.Tensor | None, b_ih: torch.Tensor | None, w_hh: torch.Tensor,
+                b_hh: torch.Tensor) -> torch.Tensor:
+        channels, layers, b, hid = dims
+        groups, up = channels * layers, channels * (layers - 1)
+        dt = table.dtype
+        wa, wc, w_hh, b_hh = (t.to(dt) for t in (wa, wc, w_hh, b_hh))
+        if up:
+            w_ih, b_ih = w_ih.to(dt), b_ih.to(dt)
+        sb = plan.total * b
+        with torch.autocast(table.device.type, enabled=False):
+            # layer-0 table rows in group-major order: step t's are xr[:, offset_t*B:...]
+            xr = table.index_select(0, plan.x_by_group).view(channels, sb, 3 * hid)
+            tops = table.new_empty(sum(channels * s.slots for s in plan.steps), b, hid)
+            if keep:
+                lefts = table.new_empty(groups, sb, hid)
+                inps = table.new_empty(groups, sb, hid)
+                chans = table.new_empty(channels, sb, hid)
+                saved = []
+            states = table.new_zeros(1, b, hid)
+            top_at = 0
+            for t, step in enumerate(plan.steps):
+                m = step.slots
+                gm, mb = groups * m, m * b
+                got = states.index_select(0, step.gather)
+                left = got[:gm].view(groups, mb, hid)
+                inp = got[gm:2 * gm].view(groups, mb, hid)
+                chan = got[2 * gm:].view(channels, mb, hid)
+                at = slice(plan.offsets[t] * b, plan.offsets[t] * b + mb)
+                gi = table.new_empty(groups, mb, 3 * hid)
+                torch.baddbmm(xr[:, at], inp[:channels], wa, out=gi[:channels])
+                if channels > 1:
+                    gi[1:channels].baddbmm_(chan[1:], wc[1:])
+                if up:
+                    torch.baddbmm(b_ih, inp[channels:], w_ih, out=gi[channels:])
+                gh = torch.baddbmm(b_hh, left, w_hh)
+                new = table.new_empty(gm + 1, b, hid)
+                new[gm].zero_()  # the "no neighbour" row for the next step's gather
+                rz = table.new_empty(groups, mb, 2 * hid)
+                n = table.new_empty(groups, mb, hid)
+                ghn = torch.empty_like(n)
+                gates_forward(gi, gh, left, new[:gm].view(groups, mb, hid), rz, n, ghn)
+                tops[top_at:top_at + channels * m] = new[gm - channels * m:gm]
+                top_at += channels * m
+                if keep:
+                    lefts[:, at] = left
+                    inps[:, at] = inp
+                    chans[:, at] = chan
+                    saved.append((rz, n, ghn))
+                states = new
+            out = tops.index_select(0, plan.final)
+        if keep:
+            ctx.plan, ctx.dims, ctx.dt, ctx.table_shape = plan, dims, dt, table.shape
+            ctx.buffers, ctx.gates = (lefts, inps, chans), saved
+            ctx.weights = (wa, wc, w_ih, w_hh)
+            ctx.n_tops = tops.shape[0]
+            ctx.in_dtypes = [t.dtype if t is not None else None
+                             for t in (table, wa, wc, w_ih, b_ih, w_hh, b_hh)]
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, d_out: torch.Tensor) -> tuple[Any, ...]:
+        plan, (channels, layers, b, hid), dt = ctx.plan, ctx.dims, ctx.dt
+        groups, up = channels * layers, channels * (layers - 1)
+        lefts, inps, chans = ctx.buffers
+        wa, wc, w_ih, w_hh = ctx.weights
+        sb = plan.total * b
+        with torch.autocast(d_out.device.type, enabled=False):
+            d_out = d_out.to(dt)
+            d_tops = d_out.new_zeros(ctx.n_tops, b, hid).index_copy_(0, plan.final, d_out)
+            dgis = d_out.new_empty(groups, sb, 3 * hid)
+            dghs = torch.empty_like(dgis)
+            wa_t, wc_t, w_hh_t = _t(wa), _t(wc), _t(w_hh)
+            w_ih_t = _t(w_ih) if up else None
+            top_end = ctx.n_tops
+            d_got_next = None
+            for t in range(len(plan.steps) - 1, -1, -1):
+                step = plan.steps[t]
+                m = step.slots
+                gm, mb = groups * m, m * b
+                at = slice(plan.offsets[t] * b, plan.offsets[t] * b + mb)
+                d_states = d_out.new_zeros(gm + 1, b, hid)
+                d_states[gm - channels * m:gm] = d_tops[top_end - channels * m:top_end]
+                top_end -= channels * m
+                if d_got_next is not None:
+                    d_states.index_add_(0, plan.steps[t + 1].gather, d_got_next)
+                rz, n, ghn = ctx.gates[t]
+                dgi, dgh = dgis[:, at], dghs[:, at]
+                dhp = torch.empty_like(n)
+                gates_backward(d_states[:gm].view(groups, mb, hid), rz, n, ghn, lefts[:, at],
+                               dgi, dgh, dhp)
+                d_got = d_out.new_empty(2 * gm + channels * m, b, hid)
+                torch.baddbmm(dhp, dgh, w_hh_t, out=d_got[:gm].view(groups, mb, hid))
+                d_inp = d_got[gm:2 * gm].view(groups, mb, hid)
+                torch.bmm(dgi[:channels], wa_t, out=d_inp[:channels])
+                if up:
+                    torch.bmm(dgi[channels:], w_ih_t, out=d_inp[channels:])
+                d_chan = d_got[2 * gm:].view(channels, mb, hid)
+                d_chan[0].zero_()
+                if channels > 1:
+                    torch.bmm(dgi[1:channels], wc_t[1:], out=d_chan[1:])
+                d_got_next = d_got
+            # every weight's gradient is one GEMM over all steps
+            d_w_hh = torch.bmm(_t(lefts), dghs)
+            d_b_hh = dghs.sum(1, keepdim=True)
+            d_wa = torch.bmm(_t(inps[:channels]), dgis[:channels])
+            d_wc = torch.bmm(_t(chans), dgis[:channels])
+            d_w_ih = torch.bmm(_t(inps[channels:]), dgis[channels:]) if up else None
+            d_b_ih = dgis[channels:].sum(1, keepdim=True) if up else None
+            d_table = d_out.new_zeros(ctx.table_shape).index_add_(
+                0, plan.x_by_group, dgis[:channels].reshape(channels * plan.total, b, 3 * hid))
+        grads = [d_table, d_wa, d_wc, d_w_ih, d_b_ih, d_w_hh, d_b_hh]
+        grads = [g.to(d) if g is not None else None for g, d in zip(grads, ctx.in_dtypes)]
+        return (None, None, None, *grads)
+
+
+# ------------------------------------------------------------------------------------ the scan
+def scan_embedded(model: Any, x: torch.Tensor, direction: int) -> torch.Tensor:
+    """Wavefront scan of embedded inputs x (B, C, Hp, Wp, E) -> (B, C, Hp, Wp, hidden)."""
+    stacks = model.stacks[direction]
+    b, channels, hp, wp, _ = x.shape
+    layers, hid = model.config.layers, model.config.hidden
+    plan = _plan(channels, layers, hp, wp, x.device)
+    first = _layer0(stacks, model.config.embed)
+    table = first.table(x.permute(1, 2, 3, 0, 4).reshape(channels, hp * wp, b, -1))
+    if isinstance(first, _AffineLayer0) and not _FORCE_AUTOGRAD:
+        grus = _GRULayers(stacks, 0, layers, False)
+        inputs = (table, first.wa, first.wc, grus.w_ih, grus.b_ih, grus.w_hh, grus.b_hh)
+        keep = torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in inputs)
+        top = _AffineScan.apply(plan, (channels, layers, b, hid), keep, *inputs)
+        return top.view(channels, hp, wp, b, hid).permute(3, 0, 1, 2, 4)
+    # one gather for every step (split, not sliced: a single backward node for all of them)
+    xrows = table.index_select(0, plan.x_all).split(plan.x_sizes)
+    cell0 = first.gives_state
+    grus = _GRULayers(stacks, 1 if cell0 else 0, layers, cell0)
+    upper = channels * (layers - 1)
+    n_groups = channels * layers
+
+    states = x.new_zeros(1, b, hid)  # before step 0: nothing but the zero row
+    tops = []
+    for step, xr in zip(plan.steps, xrows):
+        m = step.slots
+        gm = n_groups * m
+        got = states.index_select(0, step.gather)
+        left = got[:gm].view(n_groups, m * b, hid)
+        inp = got[gm:2 * gm].view(n_groups, m * b, hid)
+        chan = got[2 * gm:].view(channels, m * b, hid)
+        layer0 = first.step(left[:channels], inp[:channels], chan, xr)
+        if cell0:
+            parts = [layer0.reshape(-1, hid)]
+            if upper:
+                gi = torch.baddbmm(grus.b_ih, inp[channels:], grus.w_ih)
+                gh = torch.baddbmm(grus.b_hh, left[channels:], grus.w_hh)
+                parts.append(gru_gates(gi, gh, left[channels:]))
+            parts.append(x.new_zeros(b, hid))
+            states = torch.cat(parts).view(gm + 1, b, hid)
+        else:
+            gi = layer0 if not upper else torch.cat(
+                [layer0, torch.baddbmm(grus.b_ih, inp[channels:], grus.w_ih)])
+            gh = torch.baddbmm(grus.b_hh, left, grus.w_hh)
+            states = gru_gates(gi, gh, left, pad=b).view(gm + 1, b, hid)
+        tops.append(states[(layers - 1) * channels * m:n_groups * m])
+    top = torch.cat(tops).index_select(0, plan.final)
+    return top.view(channels, hp, wp, b, hid).permute(3, 0, 1, 2, 4)
+
+
+def wavefront_scan(model: Any, tokens: torch.Tensor, direction: int) -> torch.Tensor:
+    """(B, C, Hp, Wp) oriented tokens -> top-layer outputs (B, C, Hp, Wp, hidden).
+
+    The same function as `pixelzoo.models.reference.reference_scan`, computed by anti-diagonals.
+    """
+    return scan_embedded(model, model.embed_inputs(tokens), direction)
