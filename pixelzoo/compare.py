@@ -14,6 +14,7 @@ the same holed images filled by every recipe and baseline.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -161,17 +162,30 @@ def compare(items: list[str], *, overrides: list[str] | None = None,
     runs_mod.check_comparable(labels, configs)
 
     records, trained = [], []
-    n_recipes = sum(kind == "recipe" for kind, _ in entries)
+    # Recipes that resolve to the same thing (a base and the variant that restates its default,
+    # say) are trained once; that run then stands in every one of their rows.
+    by_content: dict[str, Any] = {}
+    distinct = {_content_key(e) for kind, e in entries if kind == "recipe"}
     done = 0
     for kind, entry in entries:
         if kind == "run":
             records.append(entry)
             continue
+        key = _content_key(entry)
+        if key in by_content:
+            first = by_content[key]
+            console.print(f"[dim]{entry.name}: the same recipe as {first.label} once resolved; "
+                          "using its run[/dim]")
+            records.append(dataclasses.replace(first, label=entry.name))
+            continue
         done += 1
-        console.rule(f"[bold]{done}/{n_recipes}: {entry.name}[/bold]")
+        console.rule(f"[bold]{done}/{len(distinct)}: {entry.name}[/bold]")
         result = _train(entry, out_root, quiet, console, trained)
         trained.append(result.run_dir)
-        records.append(runs_mod.read_run(result.run_dir))
+        record = runs_mod.read_run(result.run_dir)
+        record.label = entry.name
+        by_content[key] = record
+        records.append(record)
 
     paths: list[Path | None] = [r.path for r in records]
     for r, lab in zip(records, _unique_labels([r.label for r in records], paths), strict=True):
@@ -181,6 +195,12 @@ def compare(items: list[str], *, overrides: list[str] | None = None,
     return report(records, task, compare_root=compare_root, sort=sort, metrics=metrics,
                   grid_images=grid_images, console=console, trained=trained, started=t0,
                   command=command)
+
+
+def _content_key(recipe: Any) -> str:
+    """What a recipe trains, independent of its name."""
+    return json.dumps({k: v for k, v in recipe.data.items() if k != "name"}, sort_keys=True,
+                      default=str)
 
 
 def _train(recipe: Any, out_root: str | Path, quiet: bool, console: Any,
@@ -277,7 +297,7 @@ def report(records: list[Any], task: str, *, compare_root: str | Path = "compare
 
     out_dir = _new_dir(Path(compare_root))
     split = records[0].summary.get("final_split", "test")
-    title = f"{task}: {len(records)} run(s), final metrics on the {split} split"
+    title = f"{task}: {len(records)} recipe(s), final metrics on the {split} split"
     for t in table.to_rich(rows, columns, title, width=console.width):
         console.print(t)
 
@@ -286,12 +306,23 @@ def report(records: list[Any], task: str, *, compare_root: str | Path = "compare
     files["csv"] = out_dir / "compare.csv"
     atomic_write_text(files["csv"], table.to_csv(rows, all_columns))
 
-    colours = {r.label: f"C{i % 10}" for i, r in enumerate(records)}
+    # Pictures show each run once: rows that share a run share its bar, curve and column.
+    runs = merge_by_run(records)
+    run_label = {str(r.path): r.label for r in runs}
+    colours = {r.label: f"C{i % 10}" for i, r in enumerate(runs)}
+    chart_rows, seen = [], set()
+    for row in rows:
+        if row.get("kind") == "model":
+            if row["run_dir"] in seen:
+                continue
+            seen.add(row["run_dir"])
+            row = {**row, "recipe": run_label[row["run_dir"]]}
+        chart_rows.append(row)
     main = MAIN_METRICS.get(task) or (str(records[0].summary.get("best_metric", {}).get(
         "name", "")).split("/")[-1],)
     chart_metrics = [m for m in shown if m.split("/")[-1] in main] or shown[:6]
     if chart_metrics:
-        files["chart"] = charts.metric_bars(rows, [(m, mode(m)) for m in chart_metrics],
+        files["chart"] = charts.metric_bars(chart_rows, [(m, mode(m)) for m in chart_metrics],
                                             out_dir / "metrics.png", title=title,
                                             colours=colours)
     curve_metric = records[0].summary.get("best_metric", {}).get("name")
@@ -299,18 +330,20 @@ def report(records: list[Any], task: str, *, compare_root: str | Path = "compare
                "epochs": [m.get("epoch") for m in r.metrics],
                "train_loss": [m.get("train_loss") for m in r.metrics],
                "metric": [m.get(curve_metric) for m in r.metrics] if curve_metric else None}
-              for r in records if r.metrics]
+              for r in runs if r.metrics]
     if series:
         files["curves"] = charts.learning_curves(
             series, out_dir / "learning_curves.png", metric=curve_metric,
             metric_mode=mode(curve_metric) if curve_metric else None, title=task)
     if infill is not None and grid_images > 0:
+        infill.records = runs
         grid = infill.grid(out_dir / "infill_grid.png", per_set=grid_images)
         if grid is not None:
             files["grid"] = grid
 
     seconds = time.perf_counter() - started
     meta = _provenance(records, trained or [], seconds, command)
+    meta["shared_runs"] = [r.label for r in runs if " = " in r.label]
     files["markdown"] = out_dir / "compare.md"
     atomic_write_text(files["markdown"], _markdown(rows, columns, title, files, meta))
     files["json"] = out_dir / "compare.json"
@@ -318,6 +351,20 @@ def report(records: list[Any], task: str, *, compare_root: str | Path = "compare
         {**meta, "task": task, "sort": sort, "columns": [c.key for c in all_columns],
          "rows": rows}, indent=2, default=str))
     return Comparison(records, rows, columns, task, out_dir, files, list(trained or []), seconds)
+
+
+def merge_by_run(records: list[Any]) -> list[Any]:
+    """One record per run folder, labelled with every row label it stands for ("a = b")."""
+    merged: dict[str, Any] = {}
+    for r in records:
+        key = str(r.path)
+        if key in merged:
+            if r.label not in merged[key].label.split(" = "):
+                merged[key] = dataclasses.replace(merged[key],
+                                                  label=f"{merged[key].label} = {r.label}")
+        else:
+            merged[key] = r
+    return list(merged.values())
 
 
 def _new_dir(root: Path) -> Path:
@@ -356,7 +403,7 @@ def _provenance(records: list[Any], trained: list[Path], seconds: float,
         "command": command,
         "hardware": hardware(),
         "wall_seconds": seconds,
-        "runs": [str(r.path) for r in records],
+        "runs": list(dict.fromkeys(str(r.path) for r in records)),
         "trained_here": [str(p) for p in trained],
         "devices": sorted({str(r.summary.get("device", "?")) for r in records}),
     }
@@ -368,6 +415,11 @@ def _markdown(rows: list[dict[str, Any]], columns: list[Any], title: str,
 
     lines = [f"### {title}", "", to_markdown(rows, columns),
              "\\* best value in its column. Wall time is each run's training time.", ""]
+    for label in meta.get("shared_runs", []):
+        lines.append(f"- {label}: the same recipe once resolved, trained once (one run, "
+                     "several rows).")
+    if meta.get("shared_runs"):
+        lines.append("")
     for key, label in (("chart", "Main metrics"), ("curves", "Learning curves"),
                        ("grid", "Infill grid")):
         if key in files:

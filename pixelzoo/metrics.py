@@ -94,8 +94,9 @@ def ssim(truth: np.ndarray, pred: np.ndarray) -> np.ndarray:
     if len(truth) == 0:
         return np.zeros(0)
     sigma = ssim_window(truth.shape[2], truth.shape[3])
-    t = torch.from_numpy(truth.astype(np.float32))
-    p = torch.from_numpy(pred.astype(np.float32))
+    # float64: in float32 the variance terms (E[x^2] - mu^2 at values near 255) lose digits
+    t = torch.from_numpy(truth.astype(np.float64))
+    p = torch.from_numpy(pred.astype(np.float64))
     out = structural_similarity_index_measure(p, t, data_range=PEAK, sigma=sigma,
                                               reduction="none")
     return out.double().numpy()

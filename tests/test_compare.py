@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -238,3 +239,105 @@ def test_best_value_marking_follows_each_metric_direction() -> None:
     assert "acc" not in table_mod.best_rows(rows[:1], cols)
     by_loss = table_mod.sort_rows(rows, table_mod.find_column("loss", cols))
     assert [r["recipe"] for r in by_loss] == ["a", "b", "c"]  # lower first, missing last
+
+
+# ------------------------------------------------------------------------------ infill
+TINY_INFILL = """\
+dataset: {type: toon, size: 12, count: 60}
+mask: {type: boxes, count: [1, 2], size: [0.2, 0.4]}
+model: {type: rowrnn, embed: 4, hidden: 8, combiner: {type: linear_add},
+        decoder: {type: independent}}
+task: {type: infill}
+train: {epochs: 2, batch_size: 8, num_threads: 1}
+eval: {limit: 4, samples: 0, masks: [{type: boxes, count: [1, 1], size: [0.3, 0.5]},
+                                     {type: center}]}
+"""
+
+
+@pytest.fixture(scope="module")
+def infill_compare(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]:
+    root = tmp_path_factory.mktemp("infill")
+    # draw the toy faces once for the module, in a cache of its own
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PIXELZOO_CACHE", str(root / "cache"))
+        yield _infill_compare(root)
+
+
+def _infill_compare(root: Path) -> dict[str, Path]:
+    (root / "ind.yaml").write_text(TINY_INFILL)
+    (root / "cond.yaml").write_text("extends: ind.yaml\nmodel: {decoder: {type: conditional}}\n")
+    # restates ind.yaml's own choice: the same recipe once resolved, so it is trained once
+    (root / "same.yaml").write_text("extends: ind.yaml\nmodel: {decoder: {type: independent}}\n")
+    rc = main(["compare", *(str(root / f"{n}.yaml") for n in ("ind", "cond", "same")),
+               "--out", str(root / "runs"), "--compare-out", str(root / "cmp"), "-q"])
+    assert rc == 0
+    return {"root": root, "runs": root / "runs", "out": _only_child(root / "cmp")}
+
+
+def test_infill_table_has_recipe_and_baseline_rows(infill_compare: dict[str, Path]) -> None:
+    out = infill_compare["out"]
+    rows = _read_csv(out / "compare.csv")
+    assert [r["recipe"] for r in rows] == ["ind", "cond", "same", "TELEA (OpenCV)",
+                                           "NS (OpenCV)"]
+    assert [r["kind"] for r in rows] == ["model"] * 3 + ["baseline"] * 2
+    assert [r["decoder"] for r in rows[:3]] == ["independent", "conditional", "independent"]
+    # identical recipes were trained once; their rows share the run
+    assert len(_run_dirs(infill_compare["runs"])) == 2
+    assert rows[0]["run_dir"] == rows[2]["run_dir"] != rows[1]["run_dir"]
+    for name in ("boxes/psnr", "boxes/ssim", "center/psnr", "center/mean/psnr"):
+        assert all(r[name] != "" for r in rows), name
+    # a baseline has no decoding: the same value under every decoding's column, and no NLL
+    for r in rows[3:]:
+        assert r["boxes/psnr"] == r["boxes/mean/psnr"]
+        assert r["boxes/nll_bits"] == ""
+        assert r["parameters"] == "" and r["combiner"] == ""
+    # baseline numbers are the run's own report, on the same images and holes
+    summary = json.loads(Path(rows[0]["run_dir"], "summary.json").read_text())
+    recorded = {(t["mask_set"], t["method"]): t for t in summary["infill_table"]}
+    assert float(rows[3]["center/ssim"]) == pytest.approx(recorded[("center", "TELEA")]["ssim"])
+    assert float(rows[4]["boxes/l1"]) == pytest.approx(recorded[("boxes", "NS")]["l1"])
+    md = (out / "compare.md").read_text()
+    assert "| TELEA (OpenCV) |" in md and "| NS (OpenCV) |" in md
+    assert "ind = same" in md
+
+
+def test_infill_grid_is_a_real_png(infill_compare: dict[str, Path]) -> None:
+    import cv2
+
+    data = (infill_compare["out"] / "infill_grid.png").read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert len(data) > 10_000
+    img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    # original, holes, two distinct runs, TELEA, NS: six columns, wider than tall for 4 rows
+    assert img is not None and img.shape[1] > img.shape[0] > 300
+    assert len(np.unique(img.reshape(-1, 3), axis=0)) > 50
+
+
+def test_infill_baselines_are_computed_when_a_run_lacks_them(
+        infill_compare: dict[str, Path], tmp_path: Path) -> None:
+    from pixelzoo.report.infill import InfillExtras
+
+    records = [runs_mod.read_run(p) for p in sorted(_run_dirs(infill_compare["runs"]))]
+    recorded = InfillExtras(records).baseline_table()
+    for r in records:
+        r.summary.pop("infill_table")
+    computed = InfillExtras(records).baseline_table()
+    key = {(t["mask_set"], t["method"]): t for t in recorded}
+    assert len(computed) == len(recorded) == 4
+    for t in computed:
+        for metric in ("psnr", "ssim", "l1", "accuracy"):
+            assert t[metric] == pytest.approx(key[(t["mask_set"], t["method"])][metric])
+
+
+def test_infill_runs_with_other_holes_are_refused(infill_compare: dict[str, Path],
+                                                  tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    a, b = sorted(_run_dirs(infill_compare["runs"]))
+    summary = json.loads((b / "summary.json").read_text())
+    prints = dict(summary["eval_fingerprint"])
+    prints["center"] = "0" * 16
+    other = _copy_run(b, tmp_path / "other", edit_summary={"eval_fingerprint": prints})
+    rc = main(["compare", str(a), str(other), "--compare-out", str(tmp_path / "c")])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert "eval set 'center': fingerprint" in err and "boxes" not in err

@@ -213,7 +213,7 @@ class Trainer:
         self.data, self.mask, self.task, self.model = parts.data, parts.mask, parts.task, parts.model
         if self.dist.is_main:
             for note in self.data.notes:
-                self.console.print(f"[yellow]{note}[/yellow]")
+                self._print(note, "yellow")
         self.model.to(self.device)
         self._select_impl()
         self.arch = architecture(self.recipe, self.model)
@@ -266,8 +266,7 @@ class Trainer:
             if ok:
                 self.model.impl = "wavefront"
             elif self.dist.is_main and not self.quiet:
-                self.console.print(f"[dim]fast path unavailable ({why}); "
-                                   "using the reference loop[/dim]")
+                self._print(f"fast path unavailable ({why}); using the reference loop", "dim")
         else:
             self.model.impl = mode
 
@@ -305,22 +304,28 @@ class Trainer:
             raise RuntimeError(f"rank 0 failed: {msg}")
         return result
 
-    def _note(self, text: str) -> None:
+    def _note(self, text: str, style: str = "") -> None:
+        """Print `text` on rank 0, as plain text: paths and messages may hold [brackets]."""
         if self.dist.is_main:
-            self.console.print(text)
+            self._print(text, style)
+
+    def _print(self, text: str, style: str = "") -> None:
+        from rich.markup import escape
+
+        self.console.print(f"[{style}]{escape(text)}[/{style}]" if style else escape(text))
 
     # ------------------------------------------------------------------ run folder and resume
     def _prepare_run_dir(self) -> None:
         info = self._on_main(self._open_run_dir)
-        for note in info["notes"]:
-            self._note(note)
+        for style, note in info["notes"]:
+            self._note(note, style)
         self.run_dir = Path(info["run_dir"])
         if info["checkpoint"] is not None:
             self._restore(info["checkpoint"])
 
     def _open_run_dir(self) -> dict[str, Any]:
         """Rank 0: find or create the run folder, lock it, and read the checkpoint to resume."""
-        notes: list[str] = []
+        notes: list[tuple[str, str]] = []
         run_dir, strict_stem = self._resolve_resume(notes)
         fresh = run_dir is None
         if run_dir is None:
@@ -333,8 +338,8 @@ class Trainer:
         self._lock(run_dir)
         removed = remove_stale_temp_files(ck)
         if removed:
-            notes.append(f"[dim]removed {len(removed)} unfinished temporary file(s) left by an "
-                         f"interrupted write: {', '.join(p.name for p in removed)}[/dim]")
+            notes.append(("dim", f"removed {len(removed)} unfinished temporary file(s) left by "
+                                 f"an interrupted write: {', '.join(p.name for p in removed)}"))
         checkpoint = None
         if strict_stem is not None:
             checkpoint = read_checkpoint(strict_stem, self.arch)
@@ -345,12 +350,12 @@ class Trainer:
             epoch = int(checkpoint.state["epoch"])
             dropped = truncate_metrics(run_dir / "metrics.csv", epoch) if not fresh else 0
             if dropped:
-                notes.append(f"[yellow]metrics.csv: dropped {dropped} row(s) after epoch {epoch}, "
-                             "newer than the checkpoint resumed from[/yellow]")
+                notes.append(("yellow", f"metrics.csv: dropped {dropped} row(s) after epoch "
+                                        f"{epoch}, newer than the checkpoint resumed from"))
             changed = self._recipe_changes(run_dir / "config.yaml")
             if changed:
-                notes.append("[yellow]the recipe differs from the run's config.yaml: "
-                             + "; ".join(changed) + "[/yellow]")
+                notes.append(("yellow", "the recipe differs from the run's config.yaml: "
+                              + "; ".join(changed)))
         atomic_write_text(run_dir / "config.yaml", self.recipe.to_yaml())
         payload = None
         if checkpoint is not None:
@@ -358,7 +363,7 @@ class Trainer:
                        "state": checkpoint.state}
         return {"run_dir": str(run_dir), "checkpoint": payload, "notes": notes}
 
-    def _resolve_resume(self, notes: list[str]) -> tuple[Path | None, Path | None]:
+    def _resolve_resume(self, notes: list[tuple[str, str]]) -> tuple[Path | None, Path | None]:
         """(run folder to continue or None for a new one, checkpoint stem if named exactly)."""
         r = self.resume
         if not r:
@@ -366,8 +371,8 @@ class Trainer:
         if r == "auto":
             found = find_latest_run(self.out_root, self.recipe.name)
             if found is None:
-                notes.append(f"[dim]--resume auto: no earlier run of {self.recipe.name} under "
-                             f"{self.out_root}; starting a new one[/dim]")
+                notes.append(("dim", f"--resume auto: no earlier run of {self.recipe.name} "
+                                     f"under {self.out_root}; starting a new one"))
             return found, None
         p = Path(r)
         if p.is_dir():
@@ -384,11 +389,11 @@ class Trainer:
         parent = stem.parent
         if parent.name == "checkpoints" and (parent.parent / "config.yaml").exists():
             return parent.parent, stem
-        notes.append(f"[dim]{stem.name} is not inside a run folder: continuing it in a new "
-                     "one[/dim]")
+        notes.append(("dim", f"{stem.name} is not inside a run folder: continuing it in a new "
+                             "one"))
         return None, stem
 
-    def _newest_good_checkpoint(self, folder: Path, notes: list[str]) -> Any:
+    def _newest_good_checkpoint(self, folder: Path, notes: list[tuple[str, str]]) -> Any:
         """The newest checkpoint in `folder` that reads back whole; damaged ones are reported."""
         ckpt, problems = self._find_good(folder)
         if ckpt is None:
@@ -397,10 +402,10 @@ class Trainer:
             raise CheckpointError(f"{folder}: no usable checkpoint:\n"
                                   + "\n".join(f"  - {p}" for p in problems))
         for p in problems:
-            notes.append(f"[yellow]skipped a damaged checkpoint: {p}[/yellow]")
+            notes.append(("yellow", f"skipped a damaged checkpoint: {p}"))
         if ckpt.stem.name != "last":
-            notes.append(f"[yellow]resuming from {ckpt.stem.name}, the newest checkpoint that "
-                         "reads back whole[/yellow]")
+            notes.append(("yellow", f"resuming from {ckpt.stem.name}, the newest checkpoint "
+                                    "that reads back whole"))
         return ckpt
 
     def _find_good(self, folder: Path) -> tuple[Any, list[str]]:
@@ -500,7 +505,8 @@ class Trainer:
 
     def _metadata(self) -> dict[str, str]:
         value = self._epoch_metric
-        return {"pixelzoo.epoch": str(self.epoch), "pixelzoo.step_in_epoch": str(self.step_in_epoch),
+        return {"pixelzoo.epoch": str(self.epoch),
+                "pixelzoo.step_in_epoch": str(self.step_in_epoch),
                 "pixelzoo.global_step": str(self.global_step),
                 "pixelzoo.metric": self.metric_name, "pixelzoo.metric_mode": self.metric_mode,
                 "pixelzoo.metric_value": "" if value is None else repr(float(value))}
@@ -589,7 +595,7 @@ class Trainer:
                     sum(p["loss_sum"] for p in partials), sum(p["loss_count"] for p in partials),
                     sum(p["images"] for p in partials), max(p["seconds"] for p in partials))
         for n in notes:
-            self._note(f"[yellow]{n}[/yellow]")
+            self._note(n, "yellow")
         self._note(f"resuming {self.run_dir} from {stem.name} at epoch {self.epoch + 1}, step "
                    f"{self.step_in_epoch} (global step {self.global_step})")
 
@@ -698,8 +704,8 @@ class Trainer:
                        and isinstance(other.get(k), float)
                        and not math.isclose(v, other[k], rel_tol=1e-5, abs_tol=1e-7)]
                 if off:
-                    self.console.print(f"[dim]rank {r} measured {', '.join(off)} differently "
-                                       "(non-deterministic kernels); reporting rank 0's[/dim]")
+                    self._print(f"rank {r} measured {', '.join(off)} differently "
+                                "(non-deterministic kernels); reporting rank 0's", "dim")
         return dict(every[0])
 
     def fit(self) -> RunResult:
@@ -722,7 +728,7 @@ class Trainer:
                                          purge_step=self.global_step if self.resumed_from
                                          else None)
         except OSError as exc:
-            self.console.print(f"[yellow]TensorBoard events disabled: {exc}[/yellow]")
+            self._print(f"TensorBoard events disabled: {exc}", "yellow")
 
     def _fit(self) -> RunResult:
         from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
@@ -732,20 +738,20 @@ class Trainer:
         main = self.dist.is_main
         self._open_writer()
         if main:
-            self.console.print(
-                f"[bold]{self.recipe.name}[/bold]: {type(self.model).__name__} "
+            self._print(
+                f"{self.recipe.name}: {type(self.model).__name__} "
                 f"({self.n_params:,} parameters) on {self.device}"
                 f"{f' x {self.dist.world_size} processes' if self.dist.enabled else ''}, "
                 f"{len(self.data.train):,} training images, global batch {self.global_batch}, "
-                f"run folder {self.run_dir}")
+                f"run folder {self.run_dir}", "bold")
         self._install_signals()
         last_metrics: dict[str, float] = {}
         stopped_early = ""
         if cfg.max_minutes and self.epoch < cfg.epochs and \
                 self.trained_seconds >= cfg.max_minutes * 60:
             stopped_early = f"time budget of {cfg.max_minutes} min reached"
-            self._note(f"[yellow]{stopped_early} already; raise train.max_minutes to train "
-                       "further[/yellow]")
+            self._note(f"{stopped_early} already; raise train.max_minutes to train further",
+                       "yellow")
         progress = Progress(TextColumn("[bold]epoch {task.fields[epoch]}"), BarColumn(),
                             MofNCompleteColumn(), TextColumn("loss {task.fields[loss]}"),
                             TextColumn("{task.fields[ips]} img/s"), TimeElapsedColumn(),
@@ -805,11 +811,12 @@ class Trainer:
                         raise Interrupted(stop)
         except Interrupted as exc:
             if main:
-                self.console.print(
-                    f"\n[yellow]{signal.Signals(exc.signum).name}: stopped after step "
-                    f"{self.global_step} (epoch {self.epoch + 1}, step {self.step_in_epoch}); "
-                    f"checkpoint written to {self.run_dir / 'checkpoints' / 'last'}."
-                    f"[/yellow]\nResume with: {self._resume_command()}")
+                assert self.run_dir is not None
+                self._print(f"\n{signal.Signals(exc.signum).name}: stopped after step "
+                            f"{self.global_step} (epoch {self.epoch + 1}, step "
+                            f"{self.step_in_epoch}); checkpoint written to "
+                            f"{self.run_dir / 'checkpoints' / 'last'}.", "yellow")
+                self._print(f"Resume with: {self._resume_command()}")
             raise SystemExit(128 + exc.signum) from None
         return self._finish(last_metrics, stopped_early)
 
@@ -863,7 +870,7 @@ class Trainer:
                     self._writer.add_scalar(k if "/" in k else f"epoch/{k}", v, row["epoch"])
         shown = ", ".join(f"{k} {v:.4g}" for k, v in row.items()
                           if k not in ("epoch", "lr") and isinstance(v, float))
-        self.console.print(f"epoch {row['epoch']}: {shown}")
+        self._print(f"epoch {row['epoch']}: {shown}")
 
     def _promote(self, improved: bool, history: bool) -> None:
         """Rank 0: link `last` to `best` and into the top-N history (no bytes rewritten)."""
@@ -914,8 +921,7 @@ class Trainer:
             try:
                 state, found = read_weights(best_w)
             except CheckpointError as exc:
-                self.console.print(f"[yellow]{exc}; the final table uses the last "
-                                   "weights[/yellow]")
+                self._print(f"{exc}; the final table uses the last weights", "yellow")
                 return None
             return state
 
@@ -994,7 +1000,7 @@ class Trainer:
         table.add_row("train time", f"{self.trained_seconds:.1f} s")
         table.add_row("parameters", f"{self.n_params:,}")
         self.console.print(table)
-        self.console.print(f"run folder: {self.run_dir}")
+        self._print(f"run folder: {self.run_dir}")
 
 
 def _jsonable(o: Any) -> Any:

@@ -41,14 +41,22 @@ def triton_usable(t: torch.Tensor) -> bool:
 
 # ---------------------------------------------------------------------------------- torch math
 def _forward_torch(gi: torch.Tensor, gh: torch.Tensor, h_prev: torch.Tensor, h: torch.Tensor,
-                   rz: torch.Tensor, n: torch.Tensor, ghn: torch.Tensor) -> None:
+                   rz: torch.Tensor, n: torch.Tensor, ghn: torch.Tensor,
+                   b_i: torch.Tensor | None, b_hn: torch.Tensor | None) -> None:
     hid = h_prev.shape[-1]
     dt = h_prev.dtype
     gi, gh = gi.to(dt), gh.to(dt)
     torch.add(gi[..., :2 * hid], gh[..., :2 * hid], out=rz)
+    if b_i is not None:
+        rz.add_(b_i[..., :2 * hid])
     torch.sigmoid(rz, out=rz)
-    ghn.copy_(gh[..., 2 * hid:])
+    if b_hn is not None:
+        torch.add(gh[..., 2 * hid:], b_hn, out=ghn)
+    else:
+        ghn.copy_(gh[..., 2 * hid:])
     torch.addcmul(gi[..., 2 * hid:], rz[..., :hid], ghn, out=n)
+    if b_i is not None:
+        n.add_(b_i[..., 2 * hid:])
     torch.tanh(n, out=n)
     torch.lerp(n, h_prev, rz[..., hid:], out=h)
 
@@ -73,7 +81,8 @@ def _backward_torch(dh: torch.Tensor, rz: torch.Tensor, n: torch.Tensor, ghn: to
 if triton is not None:
 
     @triton.jit
-    def _gru_fwd_kernel(gi_ptr, gh_ptr, hp_ptr, h_ptr, rz_ptr, n_ptr, ghn_ptr, rows,
+    def _gru_fwd_kernel(gi_ptr, gh_ptr, hp_ptr, h_ptr, rz_ptr, n_ptr, ghn_ptr, bi_ptr, bhn_ptr,
+                        rows, per_group, HAS_BIAS: tl.constexpr,
                         HID: tl.constexpr, BLOCK_R: tl.constexpr, BLOCK_H: tl.constexpr):
         row = tl.program_id(0) * BLOCK_R + tl.arange(0, BLOCK_R)[:, None]
         col = tl.arange(0, BLOCK_H)[None, :]
@@ -85,6 +94,13 @@ if triton is not None:
         h_r = tl.load(gh_ptr + g, mask=mask, other=0.0).to(tl.float32)
         h_z = tl.load(gh_ptr + g + HID, mask=mask, other=0.0).to(tl.float32)
         h_n = tl.load(gh_ptr + g + 2 * HID, mask=mask, other=0.0).to(tl.float32)
+        if HAS_BIAS:  # one bias row per group of `per_group` rows
+            grp = row // per_group
+            b = grp * (3 * HID) + col
+            i_r += tl.load(bi_ptr + b, mask=mask, other=0.0).to(tl.float32)
+            i_z += tl.load(bi_ptr + b + HID, mask=mask, other=0.0).to(tl.float32)
+            i_n += tl.load(bi_ptr + b + 2 * HID, mask=mask, other=0.0).to(tl.float32)
+            h_n += tl.load(bhn_ptr + grp * HID + col, mask=mask, other=0.0).to(tl.float32)
         o = row * HID + col
         hp = tl.load(hp_ptr + o, mask=mask, other=0.0).to(tl.float32)
         r = tl.sigmoid(i_r + h_r)
@@ -146,19 +162,28 @@ def _group_stride(t: torch.Tensor) -> tuple[int, int] | None:
 
 # ---------------------------------------------------------------------------------- primitives
 def gates_forward(gi: torch.Tensor, gh: torch.Tensor, h_prev: torch.Tensor, h: torch.Tensor,
-                  rz: torch.Tensor, n: torch.Tensor, ghn: torch.Tensor) -> None:
+                  rz: torch.Tensor, n: torch.Tensor, ghn: torch.Tensor,
+                  b_i: torch.Tensor | None = None, b_hn: torch.Tensor | None = None) -> None:
     """Write the new states into `h` and the saved blocks into rz (..., 2H), n and ghn (..., H).
 
-    gi, gh (..., 3H), h_prev, h (..., H); every tensor contiguous, same leading shape.
+    gi, gh (G, R, 3H), h_prev, h (G, R, H); every tensor contiguous. Optional per-group biases
+    b_i (G, 1, 3H) (added to gi) and b_hn (G, 1, H) (added to gh's n block, inside r ⊙ ·) let
+    the callers compute gi and gh as plain products; `ghn` then holds gh_n + b_hn.
     """
     hid = h_prev.shape[-1]
-    if triton_usable(h_prev) and all(t.is_contiguous() for t in (gi, gh, h_prev, h, rz, n, ghn)):
+    tensors = (gi, gh, h_prev, h, rz, n, ghn)
+    if triton_usable(h_prev) and all(t.is_contiguous() for t in tensors):
         rows = h_prev.numel() // hid
+        per_group = rows // h_prev.shape[0] if h_prev.dim() == 3 else rows
+        has_bias = b_i is not None
+        if has_bias:
+            b_i, b_hn = b_i.contiguous(), b_hn.contiguous()
         block_r, block_h = _blocks(hid)
         _gru_fwd_kernel[(triton.cdiv(rows, block_r),)](
-            gi, gh, h_prev, h, rz, n, ghn, rows, HID=hid, BLOCK_R=block_r, BLOCK_H=block_h)
+            gi, gh, h_prev, h, rz, n, ghn, b_i if has_bias else gi, b_hn if has_bias else gi,
+            rows, per_group, HAS_BIAS=has_bias, HID=hid, BLOCK_R=block_r, BLOCK_H=block_h)
     else:
-        _forward_torch(gi, gh, h_prev, h, rz, n, ghn)
+        _forward_torch(gi, gh, h_prev, h, rz, n, ghn, b_i, b_hn)
 
 
 def gates_backward(dh: torch.Tensor, rz: torch.Tensor, n: torch.Tensor, ghn: torch.Tensor,

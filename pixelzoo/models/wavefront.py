@@ -37,6 +37,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from pixelzoo.errors import PixelzooError
 from pixelzoo.kernels.gru_gates import gates_backward, gates_forward, gru_gates
 
 
@@ -418,15 +419,18 @@ def _layer0(stacks: Any, embed: int) -> _Layer0:
 class _AffineScan(torch.autograd.Function):
     """The whole scan for GRU-style layer 0 (`_AffineLayer0`), with a hand-written backward.
 
-    Autograd would record about a dozen nodes per step and compute each step's weight
-    gradients as its own small GEMM. Here the forward keeps the gathered neighbours and the gate
-    blocks in group-major buffers (G, slots*B, ·), the backward walks the steps in reverse
-    producing only the pre-activation gradients, and each weight's gradient is then one GEMM
-    over all steps at once. Inputs: the hoisted layer-0 table (C*Hp*Wp, B, 3H), the layer-0
-    maps wa, wc (C, H, 3H), the upper layers' input maps w_ih, b_ih (C*(L-1), ·, 3H) and every
-    layer's w_hh, b_hh (C*L, ·, 3H). Output: top-layer states (C*Hp*Wp, B, H). All arithmetic
-    runs in the table's dtype (bf16 under autocast, where the gate math itself is float32
-    inside the Triton kernels).
+    Autograd would record about a dozen nodes per step (gathers, products, bias copies, gate
+    ops) and keep each intermediate. Here a step is: one gather of the neighbours, the
+    products (biases are added inside the fused gate kernel rather than copied into each
+    product), and the gates; the backward walks the steps in reverse, turning each step's state
+    gradients into pre-activation gradients, neighbour gradients (scattered back with one
+    index_add) and in-place weight-gradient accumulations.
+
+    Inputs: the hoisted layer-0 table (C*Hp*Wp, B, 3H), the layer-0 maps wa, wc (C, H, 3H),
+    the upper layers' input maps w_ih (C*(L-1), H, 3H), b_ih (C*(L-1), 1, 3H), and every layer's
+    w_hh (C*L, H, 3H), b_hh (C*L, 1, 3H), groups layer-major. Output: the top-layer states
+    (C*Hp*Wp, B, H). Arithmetic runs in the table's dtype: bf16 under autocast (the Triton gate
+    kernels compute in float32 inside), else float32.
     """
 
     @staticmethod
@@ -437,56 +441,52 @@ class _AffineScan(torch.autograd.Function):
         channels, layers, b, hid = dims
         groups, up = channels * layers, channels * (layers - 1)
         dt = table.dtype
-        wa, wc, w_hh, b_hh = (t.to(dt) for t in (wa, wc, w_hh, b_hh))
+        wa, wc, w_hh = wa.to(dt), wc.to(dt), w_hh.to(dt)
+        w_ih = w_ih.to(dt) if up else None
+        # biases enter in the gate kernel: r and z get b_ih + b_hh, n gets b_ih outside and
+        # b_hh inside r ⊙ (·); layer 0's b_ih is already in the table
+        b_i = b_hh.detach().clone()
+        b_i[..., 2 * hid:] = 0
         if up:
-            w_ih, b_ih = w_ih.to(dt), b_ih.to(dt)
-        sb = plan.total * b
+            b_i[channels:] += b_ih.detach()
+        b_i, b_hn = b_i.to(dt), b_hh.detach()[..., 2 * hid:].to(dt).contiguous()
         with torch.autocast(table.device.type, enabled=False):
-            # layer-0 table rows in group-major order: step t's are xr[:, offset_t*B:...]
-            xr = table.index_select(0, plan.x_by_group).view(channels, sb, 3 * hid)
+            xrows = table.index_select(0, plan.x_all).split(plan.x_sizes)
             tops = table.new_empty(sum(channels * s.slots for s in plan.steps), b, hid)
-            if keep:
-                lefts = table.new_empty(groups, sb, hid)
-                inps = table.new_empty(groups, sb, hid)
-                chans = table.new_empty(channels, sb, hid)
-                saved = []
+            saved = []
             states = table.new_zeros(1, b, hid)
             top_at = 0
-            for t, step in enumerate(plan.steps):
+            for step, xr in zip(plan.steps, xrows):
                 m = step.slots
                 gm, mb = groups * m, m * b
                 got = states.index_select(0, step.gather)
                 left = got[:gm].view(groups, mb, hid)
                 inp = got[gm:2 * gm].view(groups, mb, hid)
                 chan = got[2 * gm:].view(channels, mb, hid)
-                at = slice(plan.offsets[t] * b, plan.offsets[t] * b + mb)
                 gi = table.new_empty(groups, mb, 3 * hid)
-                torch.baddbmm(xr[:, at], inp[:channels], wa, out=gi[:channels])
+                torch.baddbmm(xr.view(channels, mb, 3 * hid), inp[:channels], wa,
+                              out=gi[:channels])
                 if channels > 1:
                     gi[1:channels].baddbmm_(chan[1:], wc[1:])
                 if up:
-                    torch.baddbmm(b_ih, inp[channels:], w_ih, out=gi[channels:])
-                gh = torch.baddbmm(b_hh, left, w_hh)
+                    torch.bmm(inp[channels:], w_ih, out=gi[channels:])
+                gh = torch.bmm(left, w_hh)
                 new = table.new_empty(gm + 1, b, hid)
-                new[gm].zero_()  # the "no neighbour" row for the next step's gather
+                new[gm].zero_()  # the "no neighbour" row of the next step's gather
                 rz = table.new_empty(groups, mb, 2 * hid)
                 n = table.new_empty(groups, mb, hid)
                 ghn = torch.empty_like(n)
-                gates_forward(gi, gh, left, new[:gm].view(groups, mb, hid), rz, n, ghn)
+                gates_forward(gi, gh, left, new[:gm].view(groups, mb, hid), rz, n, ghn,
+                              b_i, b_hn)
                 tops[top_at:top_at + channels * m] = new[gm - channels * m:gm]
                 top_at += channels * m
                 if keep:
-                    lefts[:, at] = left
-                    inps[:, at] = inp
-                    chans[:, at] = chan
-                    saved.append((rz, n, ghn))
+                    saved.append((got, rz, n, ghn))
                 states = new
             out = tops.index_select(0, plan.final)
         if keep:
             ctx.plan, ctx.dims, ctx.dt, ctx.table_shape = plan, dims, dt, table.shape
-            ctx.buffers, ctx.gates = (lefts, inps, chans), saved
-            ctx.weights = (wa, wc, w_ih, w_hh)
-            ctx.n_tops = tops.shape[0]
+            ctx.saved, ctx.weights, ctx.n_tops = saved, (wa, wc, w_ih, w_hh), tops.shape[0]
             ctx.in_dtypes = [t.dtype if t is not None else None
                              for t in (table, wa, wc, w_ih, b_ih, w_hh, b_hh)]
         return out
@@ -495,33 +495,39 @@ class _AffineScan(torch.autograd.Function):
     def backward(ctx: Any, d_out: torch.Tensor) -> tuple[Any, ...]:
         plan, (channels, layers, b, hid), dt = ctx.plan, ctx.dims, ctx.dt
         groups, up = channels * layers, channels * (layers - 1)
-        lefts, inps, chans = ctx.buffers
         wa, wc, w_ih, w_hh = ctx.weights
-        sb = plan.total * b
         with torch.autocast(d_out.device.type, enabled=False):
             d_out = d_out.to(dt)
             d_tops = d_out.new_zeros(ctx.n_tops, b, hid).index_copy_(0, plan.final, d_out)
-            dgis = d_out.new_empty(groups, sb, 3 * hid)
-            dghs = torch.empty_like(dgis)
+            d_x = d_out.new_empty(plan.x_all.shape[0], b, 3 * hid)  # layer-0 table rows
+            d_wa, d_wc, d_w_hh = torch.zeros_like(wa), torch.zeros_like(wc), torch.zeros_like(w_hh)
+            d_b_hh = d_out.new_zeros(groups, 3 * hid)
+            d_w_ih = torch.zeros_like(w_ih) if up else None
+            d_b_ih = d_out.new_zeros(up, 3 * hid) if up else None
             wa_t, wc_t, w_hh_t = _t(wa), _t(wc), _t(w_hh)
             w_ih_t = _t(w_ih) if up else None
-            top_end = ctx.n_tops
+            top_end, x_end = ctx.n_tops, plan.x_all.shape[0]
             d_got_next = None
             for t in range(len(plan.steps) - 1, -1, -1):
                 step = plan.steps[t]
                 m = step.slots
                 gm, mb = groups * m, m * b
-                at = slice(plan.offsets[t] * b, plan.offsets[t] * b + mb)
+                got, rz, n, ghn = ctx.saved[t]
+                ctx.saved[t] = None  # free as we go
+                left = got[:gm].view(groups, mb, hid)
+                inp = got[gm:2 * gm].view(groups, mb, hid)
+                chan = got[2 * gm:].view(channels, mb, hid)
                 d_states = d_out.new_zeros(gm + 1, b, hid)
                 d_states[gm - channels * m:gm] = d_tops[top_end - channels * m:top_end]
                 top_end -= channels * m
                 if d_got_next is not None:
                     d_states.index_add_(0, plan.steps[t + 1].gather, d_got_next)
-                rz, n, ghn = ctx.gates[t]
-                dgi, dgh = dgis[:, at], dghs[:, at]
+                dgi = d_out.new_empty(groups, mb, 3 * hid)
+                dgh = torch.empty_like(dgi)
                 dhp = torch.empty_like(n)
-                gates_backward(d_states[:gm].view(groups, mb, hid), rz, n, ghn, lefts[:, at],
-                               dgi, dgh, dhp)
+                gates_backward(d_states[:gm].view(groups, mb, hid), rz, n, ghn, left, dgi, dgh,
+                               dhp)
+                # gradients of this step's inputs: the neighbours and the table rows
                 d_got = d_out.new_empty(2 * gm + channels * m, b, hid)
                 torch.baddbmm(dhp, dgh, w_hh_t, out=d_got[:gm].view(groups, mb, hid))
                 d_inp = d_got[gm:2 * gm].view(groups, mb, hid)
@@ -532,17 +538,21 @@ class _AffineScan(torch.autograd.Function):
                 d_chan[0].zero_()
                 if channels > 1:
                     torch.bmm(dgi[1:channels], wc_t[1:], out=d_chan[1:])
+                d_x[x_end - channels * m:x_end] = dgi[:channels].view(channels * m, b, 3 * hid)
+                x_end -= channels * m
                 d_got_next = d_got
-            # every weight's gradient is one GEMM over all steps
-            d_w_hh = torch.bmm(_t(lefts), dghs)
-            d_b_hh = dghs.sum(1, keepdim=True)
-            d_wa = torch.bmm(_t(inps[:channels]), dgis[:channels])
-            d_wc = torch.bmm(_t(chans), dgis[:channels])
-            d_w_ih = torch.bmm(_t(inps[channels:]), dgis[channels:]) if up else None
-            d_b_ih = dgis[channels:].sum(1, keepdim=True) if up else None
-            d_table = d_out.new_zeros(ctx.table_shape).index_add_(
-                0, plan.x_by_group, dgis[:channels].reshape(channels * plan.total, b, 3 * hid))
-        grads = [d_table, d_wa, d_wc, d_w_ih, d_b_ih, d_w_hh, d_b_hh]
+                # and of the weights, accumulated in place
+                d_w_hh.baddbmm_(_t(left), dgh)
+                d_b_hh += dgh.sum(1)
+                d_wa.baddbmm_(_t(inp[:channels]), dgi[:channels])
+                if channels > 1:
+                    d_wc[1:].baddbmm_(_t(chan[1:]), dgi[1:channels])
+                if up:
+                    d_w_ih.baddbmm_(_t(inp[channels:]), dgi[channels:])
+                    d_b_ih += dgi[channels:].sum(1)
+            d_table = d_out.new_zeros(ctx.table_shape).index_add_(0, plan.x_all, d_x)
+        grads = [d_table, d_wa, d_wc, d_w_ih, d_b_ih.unsqueeze(1) if up else None, d_w_hh,
+                 d_b_hh.unsqueeze(1)]
         grads = [g.to(d) if g is not None else None for g, d in zip(grads, ctx.in_dtypes)]
         return (None, None, None, *grads)
 
@@ -601,5 +611,11 @@ def wavefront_scan(model: Any, tokens: torch.Tensor, direction: int) -> torch.Te
     """(B, C, Hp, Wp) oriented tokens -> top-layer outputs (B, C, Hp, Wp, hidden).
 
     The same function as `pixelzoo.models.reference.reference_scan`, computed by anti-diagonals.
+    Raises `PixelzooError` for a model it cannot run (see `supports`), rather than computing
+    something else: `train.fast_path: wavefront` forces this path without asking.
     """
+    ok, why = supports(model)
+    if not ok:
+        raise PixelzooError(f"train.fast_path: the wavefront scan cannot run this model ({why}); "
+                            "use fast_path: auto or reference")
     return scan_embedded(model, model.embed_inputs(tokens), direction)

@@ -158,6 +158,14 @@ class InfillTask(Task):
         self._mask_cache: dict[tuple[str, int], np.ndarray] = {}
         self._pred_cache: dict[tuple[str, tuple[int, float]], dict[str, Any]] = {}
 
+    @classmethod
+    def for_inference(cls, recipe: Any) -> InfillTask:
+        """A task that can `fill` (but has no data to evaluate on), from a resolved recipe."""
+        env = recipe.envelope()
+        cfg = cls.Config.model_validate({k: v for k, v in recipe.data["task"].items()
+                                         if k != "type"})
+        return cls(cfg, data=None, mask=None, eval_config=env.eval)  # type: ignore[arg-type]
+
     # ------------------------------------------------------------------ evaluation sets
     def _mask_specs(self) -> dict[str, dict[str, Any]]:
         raw = self.eval_config.masks or DEFAULT_EVAL_MASKS
@@ -324,10 +332,13 @@ class InfillTask(Task):
                      decodings: list[str]) -> dict[str, Any]:
         """Fills per decoding (and true log-probs), cached per (set, weights) between the final
         evaluation and the report, which run on the same best weights."""
-        key = (fingerprint(images, masks) + name, _weights_key(model))
+        weights = _weights_key(model)
+        key = (fingerprint(images, masks) + name, weights)
         cached = self._pred_cache.get(key)
         if cached is None:
-            self._pred_cache.clear()  # only the latest weights are worth keeping
+            # only the current weights' predictions are worth keeping
+            for old in [k for k in self._pred_cache if k[1] != weights]:
+                del self._pred_cache[old]
             cached = self._one_pass(model, images, masks, device, batch_size)
             self._pred_cache[key] = cached
         for d in decodings:
@@ -366,12 +377,11 @@ class InfillTask(Task):
                               "hole_fraction": float(masks.mean()) if masks.size else 0.0}
             preds = self._predictions(model, name, images, masks, device, ev.batch_size,
                                       decodings)
-            nll = hole_metrics(images, preds["greedy"], masks,
-                               true_logp=preds["true_logp"]).get("nll_bits")
             for d in decodings:
-                m = hole_metrics(images, preds[d], masks)
+                # the NLL is the model's, whichever way its distribution is then decoded
+                m = hole_metrics(images, preds[d], masks, true_logp=preds["true_logp"])
                 rows.append({"mask_set": name, "method": f"model ({d})", "kind": "model",
-                             "decoding": d, **m, "nll_bits": nll})
+                             "decoding": d, **m})
             filled_baselines = {}
             for b in self.baselines:
                 filled_baselines[b] = inpaint(images, masks, b)

@@ -23,7 +23,8 @@ RANK = int(os.environ.get("RANK", "0"))
 writes: list[str] = []
 report: dict = {"rank": RANK, "writes": writes}
 
-_WRITE_EVENTS = {"os.rename", "os.replace", "os.link", "os.symlink", "os.remove", "os.unlink",
+_WRITE_EVENTS = {"os.rename",  # os.replace raises this one too
+                 "os.replace", "os.link", "os.symlink", "os.remove", "os.unlink",
                  "os.mkdir", "os.rmdir", "os.truncate", "shutil.copyfile", "shutil.rmtree"}
 
 
@@ -42,10 +43,10 @@ def _audit(event: str, args: tuple) -> None:
         if writing and path is not None and not isinstance(path, int) and _under_root(path):
             writes.append(f"open {path}")
     elif event in _WRITE_EVENTS:
-        for a in args[:2]:
-            if isinstance(a, (str, bytes, os.PathLike)) and _under_root(a):
-                writes.append(f"{event} {a}")
-                break
+        hits = [os.fsdecode(a) for a in args[:2]
+                if isinstance(a, (str, bytes, os.PathLike)) and _under_root(a)]
+        if hits:
+            writes.append(f"{event} {' -> '.join(hits)}")
 
 
 def _instrument() -> None:

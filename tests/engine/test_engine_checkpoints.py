@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from tests.engine.conftest import REPO, TINY, cli, run_dirs, run_once, state, write_recipe
+from engine_helpers import REPO, TINY, cli, run_dirs, run_once, state, write_recipe
 
 from pixelzoo.engine.checkpoint import (ArchitectureMismatch, read_checkpoint, read_metadata,
                                         write_checkpoint)
@@ -110,7 +110,7 @@ class _RunsCode:
         return (os.system, (f"touch {self.marker}",))
 
 
-def test_a_hostile_state_file_is_refused_without_running_code(finished, tmp_path):
+def test_a_hostile_state_file_is_refused_without_running_code(finished, tmp_path, capsys):
     run = copy_run(finished, tmp_path)
     marker = tmp_path / "pwned"
     with open(run / "checkpoints/last.state.pt", "wb") as fh:
@@ -121,10 +121,10 @@ def test_a_hostile_state_file_is_refused_without_running_code(finished, tmp_path
             read_checkpoint(run / "checkpoints" / name)
         assert f"{name}.state.pt" in str(err.value)
     assert not marker.exists(), "loading a checkpoint ran code"
-    out = cli("run", str(write_recipe(tmp_path / "r")), "--out", str(tmp_path),
-              "--resume", str(run / "checkpoints/last.safetensors"), "-q")
-    assert out.returncode == 2, out.stderr
-    assert "last.state.pt" in out.stderr and "Traceback" not in out.stderr
+    rc, err_text = main_rc(capsys, "run", str(write_recipe(tmp_path / "r")), "--out",
+                           str(tmp_path), "--resume", str(run / "checkpoints/last.safetensors"),
+                           "-q")
+    assert rc == 2 and "last.state.pt" in err_text
     assert not marker.exists()
 
 
@@ -155,6 +155,7 @@ def test_damaged_checkpoint_gives_a_clear_error(finished, tmp_path, capsys, vict
 
 
 def test_a_different_architecture_shows_expected_and_found(finished, tmp_path):
+    # a real process: exit status 2 and one message, no traceback
     recipe = write_recipe(tmp_path / "r", TINY.replace("hidden: 8", "hidden: 12"))
     out = cli("run", str(recipe), "--out", str(tmp_path), "--resume", str(finished), "-q")
     assert out.returncode == 2, out.stderr

@@ -8,8 +8,8 @@ import sys
 import time
 
 import pytest
-from tests.engine.conftest import (HERE, assert_same_weights, rows, run_dirs, run_once, state,
-                                   subprocess_env, weights)
+from engine_helpers import (HERE, assert_same_weights, rows, run_dirs, run_once, state,
+                            subprocess_env, weights)
 
 from pixelzoo.engine.checkpoint import read_checkpoint
 
@@ -38,7 +38,10 @@ def _wait_for(proc: subprocess.Popen, marker: str, timeout: float = 180) -> list
     pytest.fail(f"never saw {marker!r}; output:\n" + "\n".join(seen))
 
 
-@pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+@pytest.mark.parametrize("signum, code", [
+    pytest.param(signal.SIGINT, 130, marks=pytest.mark.slow),  # in-process tests cover SIGINT
+    (signal.SIGTERM, 143),
+])
 def test_signal_from_outside(tiny_recipe, tmp_path, straight, signum, code):
     proc = _start(tiny_recipe, tmp_path, {"PZ_STEP_DELAY": "0.05"})
     _wait_for(proc, "STEP 5")

@@ -7,8 +7,8 @@ import signal
 
 import pytest
 import torch
-from tests.engine.conftest import (STEPS_PER_EPOCH, assert_same_weights, rows, run_dirs,
-                                  run_once, state, weights)
+from engine_helpers import (STEPS_PER_EPOCH, assert_same_weights, rows, run_dirs, run_once,
+                            state, weights)
 
 from pixelzoo.engine.checkpoint import read_metadata
 from pixelzoo.engine.trainer import Trainer

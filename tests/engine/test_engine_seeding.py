@@ -7,7 +7,7 @@ import random
 import numpy as np
 import pytest
 import torch
-from tests.engine.conftest import assert_same_weights, run_once, weights
+from engine_helpers import assert_same_weights, run_once, weights
 
 from pixelzoo.engine.seeding import (loader_generator, rank_seed, restore_determinism,
                                      seed_everything, seed_worker, set_deterministic)

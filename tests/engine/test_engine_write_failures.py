@@ -11,8 +11,8 @@ import os
 from pathlib import Path
 
 import pytest
-from tests.engine.conftest import (assert_same_weights, rows, run_dirs, run_once, weights,
-                                   write_recipe)
+from engine_helpers import (assert_same_weights, rows, run_dirs, run_once, weights,
+                            write_recipe)
 
 from pixelzoo.engine.atomic import WriteError, atomic_write_bytes, atomic_write_many
 from pixelzoo.engine.trainer import Trainer

@@ -1,0 +1,341 @@
+"""The wavefront scan against the reference loop: forward and every parameter's gradient.
+
+Every registered combiner x decoder, 1 and 4 directions, 1 and 3 channels, on random weights
+and inputs, in float32 with the issue's criterion (1e-5 relative to the tensor's largest entry).
+Combiners the fast path cannot run must say so through `supports`, and the trainer's `auto`
+mode must then print its one-line notice and stay on the reference loop.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from types import SimpleNamespace
+
+import pytest
+import torch
+from torch import nn
+
+import pixelzoo.models.wavefront as wf
+from pixelzoo.config import spec
+from pixelzoo.errors import PixelzooError
+from pixelzoo.kernels.gru_gates import gates_backward, gates_forward, gru_gates
+from pixelzoo.kernels.gru_gates import gru_gates_reference
+from pixelzoo.models.combiners.base import RowContextCombiner
+from pixelzoo.models.rowrnn import RowRNN, RowRNNConfig
+from pixelzoo.registry import registry_for
+from pixelzoo.tokens import HOLE, add_start_tokens
+
+RTOL = 1e-5
+
+
+def build(combiner: str | RowContextCombiner, decoder: str = "independent", directions: int = 1,
+          channels: int = 3, layers: int = 3, seed: int = 0, dtype=torch.float32,
+          height: int = 4, width: int = 5) -> RowRNN:
+    torch.manual_seed(seed)
+    comb = combiner if isinstance(combiner, str) else "linear_add"
+    cfg = RowRNNConfig(embed=5, hidden=6, layers=layers, directions=directions,
+                       combiner=spec(comb), decoder=spec(decoder))
+    model = RowRNN(cfg, channels=channels, height=height, width=width)
+    if not isinstance(combiner, str):  # a test-only combiner class, swapped in
+        for stacks in model.stacks:
+            for stack in stacks:
+                stack.combiner = combiner(stack.combiner.config, input_size=5, hidden=6)
+                if combiner.is_cell:  # its first layer replaces the GRU's
+                    stack.gru = nn.GRU(6, 6, layers - 1, batch_first=True) if layers > 1 else None
+    # random everything, including biases and the row vectors, at a scale that keeps the
+    # gates away from saturation so the comparison is informative
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(torch.randn_like(p) * 0.5)
+    return model.to(dtype)
+
+
+def tokens(channels: int, batch: int = 2, height: int = 4, width: int = 5, seed: int = 1,
+           holes: bool = True) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    img = torch.randint(0, 256, (batch, channels, height, width), generator=g)
+    tok = add_start_tokens(img)
+    if holes:
+        tok[:, :, 2, 2:4] = HOLE
+    return tok
+
+
+def run(model: RowRNN, impl: str, tok: torch.Tensor) -> tuple[torch.Tensor, dict]:
+    model.impl = impl
+    model.zero_grad(set_to_none=True)
+    teacher = tok[:, :, 1:, 1:].clamp(max=255)
+    out = model(tok, teacher)
+    weight = torch.randn(out.shape, generator=torch.Generator().manual_seed(7), dtype=out.dtype)
+    (out * weight).sum().backward()
+    grads = {n: p.grad.detach().clone() for n, p in model.named_parameters() if p.grad is not None}
+    return out.detach(), grads
+
+
+def assert_close(a: torch.Tensor, b: torch.Tensor, what: str, rtol: float = RTOL) -> None:
+    scale = b.abs().max().item()
+    err = (a - b).abs().max().item()
+    assert err <= rtol * max(scale, 1e-12), f"{what}: max error {err:.3g} vs scale {scale:.3g}"
+
+
+def compare(model: RowRNN, tok: torch.Tensor, rtol: float = RTOL) -> None:
+    ref_out, ref_grads = run(model, "reference", tok)
+    out, grads = run(model, "wavefront", tok)
+    assert_close(out, ref_out, "forward", rtol)
+    assert set(grads) == set(ref_grads), set(grads) ^ set(ref_grads)
+    n_params = sum(1 for _ in model.parameters())
+    assert len(ref_grads) == n_params  # every parameter is reached, so every one is compared
+    for name, g in ref_grads.items():
+        assert_close(grads[name], g, f"grad {name}", rtol)
+
+
+COMBINERS = registry_for("combiners").names()
+DECODERS = registry_for("decoders").names()
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+@pytest.mark.parametrize("directions", [1, 4])
+@pytest.mark.parametrize("decoder", DECODERS)
+@pytest.mark.parametrize("combiner", COMBINERS)
+def test_matches_reference(combiner: str, decoder: str, directions: int, channels: int) -> None:
+    model = build(combiner, decoder, directions, channels)
+    ok, why = wf.supports(model)
+    if not ok:
+        assert why, "supports() must say why, for the trainer's notice"
+        notice = select_impl_notice(model)
+        assert "fast path unavailable" in notice and why in notice
+        assert model.impl == "reference"
+        return
+    compare(model, tokens(channels))
+
+
+@pytest.mark.parametrize("layers", [1, 2])
+@pytest.mark.parametrize("combiner", ["linear_add", "concat", "gated"])
+def test_layer_counts(combiner: str, layers: int) -> None:
+    """One layer (no upper GRU at all) and two, on a non-square image."""
+    model = build(combiner, "independent", 1, 3, layers=layers, height=3, width=6)
+    compare(model, tokens(3, height=3, width=6))
+
+
+@pytest.mark.parametrize("combiner", ["linear_add", "concat"])
+def test_autograd_loop_matches_too(combiner: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The per-step autograd loop that plugins run through, on the built-in affine layer."""
+    monkeypatch.setattr(wf, "_FORCE_AUTOGRAD", True)
+    compare(build(combiner, "conditional", 1, 3), tokens(3))
+
+
+class PointwiseMix(RowContextCombiner):
+    """A plugin-style input combiner the fast path knows nothing about: x * tanh(W h)."""
+
+    def __init__(self, config, *, input_size, hidden):  # noqa: ANN001
+        super().__init__(config, input_size=input_size, hidden=hidden)
+        self.proj = nn.Linear(hidden, input_size)
+
+    def combine(self, x: torch.Tensor, h_above: torch.Tensor) -> torch.Tensor:
+        return x * torch.tanh(self.proj(h_above)) + x
+
+
+class MinimalCell(RowContextCombiner):
+    """A plugin-style cell combiner: h = tanh(W x + U h_left + V h_above)."""
+
+    is_cell = True
+
+    def __init__(self, config, *, input_size, hidden):  # noqa: ANN001
+        super().__init__(config, input_size=input_size, hidden=hidden)
+        self.w = nn.Linear(input_size, hidden)
+        self.u = nn.Linear(hidden, hidden, bias=False)
+        self.v = nn.Linear(hidden, hidden, bias=False)
+
+    def cell(self, x: torch.Tensor, h_left: torch.Tensor, h_above: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(self.w(x) + self.u(h_left) + self.v(h_above))
+
+
+class RowConv(PointwiseMix):
+    """Mixes neighbouring columns of the row above: not pointwise."""
+
+    pointwise = False
+
+    def combine(self, x: torch.Tensor, h_above: torch.Tensor) -> torch.Tensor:
+        return x + self.proj(torch.roll(h_above, 1, dims=1))
+
+
+@pytest.mark.parametrize("directions", [1, 4])
+@pytest.mark.parametrize("combiner", [PointwiseMix, MinimalCell])
+def test_generic_plugin_paths(combiner: type, directions: int) -> None:
+    model = build(combiner, "conditional", directions, 3)
+    assert wf.supports(model) == (True, "")
+    compare(model, tokens(3))
+
+
+def select_impl_notice(model: RowRNN) -> str:
+    """What the trainer's `fast_path: auto` selection prints for `model`."""
+    from rich.console import Console
+
+    from pixelzoo.engine.trainer import Trainer
+
+    console = Console(record=True, width=200)
+    trainer = Trainer.__new__(Trainer)  # just the selection step, not a whole run
+    trainer.cfg = SimpleNamespace(fast_path="auto")
+    trainer.model, trainer.quiet, trainer.console = model, False, console
+    trainer.dist = SimpleNamespace(is_main=True)
+    trainer._select_impl()
+    return console.export_text()
+
+
+def test_non_pointwise_plugin_falls_back_with_notice() -> None:
+    model = build(RowConv, "independent", 1, 3)
+    ok, why = wf.supports(model)
+    assert not ok and "not pointwise" in why
+    notice = select_impl_notice(model)
+    assert notice.count("\n") == 1 and "RowConv" in notice and "reference" in notice
+    assert model.impl == "reference"
+    model.impl = "wavefront"  # forced by hand: refuse rather than compute something else
+    with pytest.raises(PixelzooError, match="not pointwise"):
+        model(tokens(3))
+
+
+def test_auto_selects_wavefront_for_builtins() -> None:
+    model = build("linear_add", "conditional", 1, 3)
+    assert select_impl_notice(model).strip() == ""
+    assert model.impl == "wavefront"
+
+
+def test_gradients_reach_the_module_parameters() -> None:
+    """The fast path uses the nn.GRU's own tensors: an optimizer step changes its output."""
+    model = build("linear_add", "independent", 1, 3)
+    model.impl = "wavefront"
+    tok = tokens(3)
+    before = model(tok).detach()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    model(tok).square().mean().backward()
+    assert model.stacks[0][1].gru.weight_hh_l0.grad.abs().sum() > 0
+    assert model.stacks[0][1].combiner.proj.weight.grad.abs().sum() > 0
+    assert model.stacks[0][1].adapter.weight.grad.abs().sum() > 0
+    opt.step()
+    assert not torch.allclose(model(tok).detach(), before)
+
+
+def test_no_grad_forward_matches() -> None:
+    model = build("linear_add", "conditional", 1, 3)
+    tok = tokens(3)
+    with torch.no_grad():
+        model.impl = "reference"
+        a = model.features(tok)
+        model.impl = "wavefront"
+        b = model.features(tok)
+    assert_close(b, a, "no-grad features")
+
+
+def test_bf16_autocast_runs_close() -> None:
+    model = build("linear_add", "conditional", 1, 3)
+    model.impl = "wavefront"
+    tok = tokens(3)
+    with torch.no_grad():
+        full = model.features(tok)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        half = model.features(tok)
+    assert torch.isfinite(half.float()).all()
+    assert (half.float() - full).abs().max() < 0.1
+    half.float().square().sum().backward()
+    grad = model.stacks[0][2].gru.weight_hh_l1.grad
+    assert grad is not None and torch.isfinite(grad).all() and grad.abs().sum() > 0
+
+
+def test_plan_covers_every_cell_once() -> None:
+    steps, final = wf._plan_arrays(3, 5, 37, 37)
+    assert len(steps) == (37 + 3 - 2) * 5 + 37 + 5 - 1 == 231
+    assert sorted(final.tolist()) == sorted(set(final.tolist()))
+    assert len(final) == 3 * 37 * 37
+
+
+def test_fused_gates_match_autograd() -> None:
+    g = torch.Generator().manual_seed(0)
+    gi, gh = (torch.randn(3, 4, 18, generator=g, dtype=torch.float64, requires_grad=True)
+              for _ in range(2))
+    hp = torch.randn(3, 4, 6, generator=g, dtype=torch.float64, requires_grad=True)
+    out = gru_gates(gi, gh, hp, pad=2)
+    assert out.shape == (3 * 4 + 2, 6) and (out[-2:] == 0).all()
+    ref = gru_gates_reference(gi, gh, hp)
+    assert torch.allclose(out[:-2].view(3, 4, 6), ref)
+    assert torch.autograd.gradcheck(lambda a, b, c: gru_gates(a, b, c, 1), (gi, gh, hp))
+
+
+TRITON_CHECK = textwrap.dedent("""
+    import os, torch
+    from pixelzoo.kernels import gru_gates as gg
+    assert gg.triton_usable(torch.zeros(1))
+    g = torch.Generator().manual_seed(0)
+    G, R, H = 3, 5, 6
+    gi, gh = torch.randn(G, R, 3 * H, generator=g), torch.randn(G, R, 3 * H, generator=g)
+    hp = torch.randn(G, R, H, generator=g)
+    bi, bhn = torch.randn(G, 1, 3 * H, generator=g), torch.randn(G, 1, H, generator=g)
+    dh = torch.randn(G, R, H, generator=g)
+    results = []
+    for flag in ("0", "1"):
+        os.environ["PIXELZOO_NO_TRITON"] = flag
+        h, rz, n, ghn = (torch.empty(G, R, k * H) for k in (1, 2, 1, 1))
+        gg.gates_forward(gi, gh, hp, h, rz, n, ghn, bi, bhn)
+        # strided group-major views, as the wavefront's backward passes them
+        dgi_buf, dgh_buf = torch.zeros(G, 2 * R, 3 * H), torch.zeros(G, 3 * R, 3 * H)
+        hp_buf = torch.zeros(G, 2 * R, H)
+        hp_buf[:, R:] = hp
+        dhp = torch.empty(G, R, H)
+        gg.gates_backward(dh, rz, n, ghn, hp_buf[:, R:], dgi_buf[:, :R], dgh_buf[:, R:2 * R], dhp)
+        results.append([h, rz, n, ghn, dgi_buf, dgh_buf, dhp])
+    for a, b in zip(*results):
+        assert (a - b).abs().max() < 1e-5, (a - b).abs().max()
+    os.environ["PIXELZOO_NO_TRITON"] = "0"
+    print("kernels ok")
+    if os.environ.get("CHECK_SCAN") != "1":
+        raise SystemExit(0)
+    # and the whole scan through the Triton kernels, against the reference loop
+    from pixelzoo.config import spec
+    from pixelzoo.models.rowrnn import RowRNN, RowRNNConfig
+    from pixelzoo.tokens import add_start_tokens
+    torch.manual_seed(0)
+    m = RowRNN(RowRNNConfig(embed=5, hidden=6, layers=2, combiner=spec("linear_add")),
+               channels=3, height=3, width=4)
+    tok = add_start_tokens(torch.randint(0, 256, (2, 3, 3, 4)))
+    outs = []
+    for impl in ("reference", "wavefront"):
+        m.impl = impl
+        m.zero_grad()
+        y = m(tok)
+        y.square().sum().backward()
+        outs.append((y.detach(), [p.grad.clone() for p in m.parameters()]))
+    (ya, ga), (yb, gb) = outs
+    assert (ya - yb).abs().max() <= 1e-5 * ya.abs().max()
+    for a, b in zip(ga, gb):
+        assert (a - b).abs().max() <= 1e-5 * a.abs().max(), (a - b).abs().max()
+    print("triton ok")
+""")
+
+
+def run_triton_check(scan: bool) -> str:
+    pytest.importorskip("triton")
+    env = {**os.environ, "TRITON_INTERPRET": "1", "PIXELZOO_NO_TRITON": "0",
+           "CHECK_SCAN": "1" if scan else "0"}
+    proc = subprocess.run([sys.executable, "-c", TRITON_CHECK], env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc.stdout
+
+
+def test_triton_kernels_in_interpreter() -> None:
+    """The CUDA kernels' code, run by Triton's CPU interpreter (no GPU needed)."""
+    assert "kernels ok" in run_triton_check(scan=False)
+
+
+@pytest.mark.slow
+def test_triton_scan_in_interpreter() -> None:
+    """The whole wavefront scan through the Triton kernels, against the reference loop."""
+    assert "triton ok" in run_triton_check(scan=True)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("combiner", ["linear_add", "concat", "gated"])
+def test_cuda_matches_reference(combiner: str) -> None:
+    model = build(combiner, "conditional", 1, 3).cuda()
+    compare(model, tokens(3).cuda(), rtol=1e-4)  # TF32 may be on: looser than fp32
