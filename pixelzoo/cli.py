@@ -31,7 +31,7 @@ def _add_recipe_args(p: argparse.ArgumentParser) -> None:
 
 
 def _plugins(args: argparse.Namespace) -> None:
-    names = getattr(args, "plugin", None) or []
+    names = (getattr(args, "plugin", None) or []) + (getattr(args, "plugin_sub", None) or [])
     if names:
         from pixelzoo.registry import allow_plugins
 
@@ -144,7 +144,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         failed = {info.name: msg for info, msg in reg.load_all()}
         for info in reg.infos():
             if info.name in failed:
-                messages.append(f"{reg.singular} {failed[info.name]}")
+                messages.append(failed[info.name])  # each names its kind or group already
                 table.add_row(reg.singular, info.name, info.dist, "[red]failed[/red]")
             else:
                 table.add_row(reg.singular, info.name, info.dist, "[green]ok[/green]")
@@ -206,6 +206,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     for extra in _extra_commands():
         extra(sub)
+    # `--plugin` is accepted after the sub-command too: `pixelzoo run R --plugin DIST`
+    for p in sub.choices.values():
+        p.add_argument("--plugin", action="append", dest="plugin_sub", default=[],
+                       metavar="DIST", help="allow this plugin distribution when autoload is off")
     return parser
 
 

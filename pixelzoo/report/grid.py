@@ -1,9 +1,9 @@
 """The infill comparison grid: the same holed images filled by every method, column by column.
 
 Rows are images (labelled with their mask set), columns are `original | holes | method ...`, each
-column headed by its label. Holes are painted magenta in the `holes` column (any channel missing
-marks the pixel), a colour cartoon faces never use. Pixels are drawn as blocks (nearest
-neighbour), since at 36x36 any smoothing would invent detail no method produced.
+column headed by its label. The `holes` column paints holes as the infill task's own pictures do
+(magenta wherever any channel is missing). Pixels are drawn as blocks (nearest neighbour), since
+at 36x36 any smoothing would invent detail no method produced.
 """
 
 from __future__ import annotations
@@ -15,17 +15,12 @@ import numpy as np
 
 from pixelzoo.report.charts import new_figure, save_png
 
-HOLE_COLOUR = (255, 0, 255)
-
 
 def show_holes(images: np.ndarray, masks: np.ndarray) -> np.ndarray:
-    """uint8 (n, C, H, W) images with every holed pixel painted HOLE_COLOUR (grey when C == 1)."""
-    out = images.copy()
-    holed = masks.any(1)
-    for c in range(out.shape[1]):
-        colour = 128 if out.shape[1] == 1 else HOLE_COLOUR[min(c, 2)]
-        out[:, c][holed] = colour
-    return out
+    """uint8 (n, C, H, W) images with each holed pixel painted as the infill task paints it."""
+    from pixelzoo.tasks.infill import show_holes as show_one
+
+    return np.stack([show_one(img, m) for img, m in zip(images, masks, strict=True)])
 
 
 def infill_grid(originals: np.ndarray, masks: np.ndarray,

@@ -25,6 +25,12 @@ def make_distribution(root: Path, name: str, entry_points: dict[str, dict[str, s
 
 
 @pytest.fixture
+def make_dist():
+    """The `make_distribution` helper, as a fixture (conftest modules are not importable)."""
+    return make_distribution
+
+
+@pytest.fixture
 def plugin_dir(tmp_path, monkeypatch):
     """A temp folder on sys.path where tests create throwaway distributions."""
     monkeypatch.syspath_prepend(str(tmp_path))

@@ -9,7 +9,6 @@ import pytest
 
 from pixelzoo.errors import DuplicateNameError, PluginLoadError, UnknownNameError
 from pixelzoo.registry import COMBINERS, REGISTRIES, Registry
-from tests.core.conftest import make_distribution
 
 
 def run_py(code: str, **env: str) -> subprocess.CompletedProcess:
@@ -64,8 +63,8 @@ def test_get_loads_the_plugin_class():
     assert hasattr(cls, "Config")
 
 
-def test_broken_plugin_is_isolated(plugin_dir):
-    make_distribution(plugin_dir, "brokenplug",
+def test_broken_plugin_is_isolated(plugin_dir, make_dist):
+    make_dist(plugin_dir, "brokenplug",
                       {"pixelzoo.combiners": {"broken": "brokenplug_mod:Thing"}},
                       {"brokenplug_mod": "raise ImportError('no such native library')\n"})
     reg = Registry("combiners")
@@ -83,8 +82,8 @@ def test_broken_plugin_is_isolated(plugin_dir):
     assert [f[0].name for f in failures] == ["broken"]
 
 
-def test_doctor_reports_each_failure_and_exits_nonzero(plugin_dir):
-    make_distribution(plugin_dir, "brokenplug",
+def test_doctor_reports_each_failure_and_exits_nonzero(plugin_dir, make_dist):
+    make_dist(plugin_dir, "brokenplug",
                       {"pixelzoo.combiners": {"broken": "brokenplug_missing:Thing"},
                        "pixelzoo.masks": {"alsobroken": "brokenplug_syntax:Mask"}},
                       {"brokenplug_syntax": "def (:\n"})
@@ -101,8 +100,8 @@ def test_doctor_reports_each_failure_and_exits_nonzero(plugin_dir):
     assert "2 plugin(s) failed" in out.stdout
 
 
-def test_duplicate_name_names_both_distributions(plugin_dir):
-    make_distribution(plugin_dir, "copycat",
+def test_duplicate_name_names_both_distributions(plugin_dir, make_dist):
+    make_dist(plugin_dir, "copycat",
                       {"pixelzoo.combiners": {"linear_add": "copycat_mod:Thing"}},
                       {"copycat_mod": "class Thing: pass\n"})
     reg = Registry("combiners")
@@ -127,8 +126,8 @@ def test_programmatic_registration_refuses_duplicates():
         reg.register("linear_add", object)
 
 
-def test_autoload_can_be_disabled(plugin_dir, monkeypatch):
-    make_distribution(plugin_dir, "extraplug",
+def test_autoload_can_be_disabled(plugin_dir, make_dist, monkeypatch):
+    make_dist(plugin_dir, "extraplug",
                       {"pixelzoo.combiners": {"extra": "extraplug_mod:Thing"}},
                       {"extraplug_mod": "class Thing: pass\n"})
     assert "extra" in Registry("combiners").names()
