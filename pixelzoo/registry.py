@@ -179,8 +179,7 @@ class Registry(Generic[T]):
         known = self.names()
         close = difflib.get_close_matches(str(name), known, n=1, cutoff=0.5)
         msg = f"unknown {self.singular} '{name}'"
-        if close:
-            msg += f"; did you mean '{close[0]}'?"
+        msg += f"; did you mean '{close[0]}'?" if close else "."
         msg += f" Known {self.kind}: {', '.join(known) if known else '(none)'}."
         msg += f" Or install a package that provides it (entry-point group '{self.group}')."
         return msg

@@ -268,6 +268,13 @@ class Trainer:
             elif self.dist.is_main and not self.quiet:
                 self._print(f"fast path unavailable ({why}); using the reference loop", "dim")
         else:
+            if mode == "wavefront":
+                from pixelzoo.models.wavefront import supports
+
+                ok, why = supports(self.model)
+                if not ok:  # forcing it would silently compute a different function
+                    raise PixelzooError(f"train.fast_path: 'wavefront' cannot run this model "
+                                        f"({why}); use 'auto' or 'reference'")
             self.model.impl = mode
 
     # ------------------------------------------------------------------ rank-0 work

@@ -53,7 +53,8 @@ def test_every_problem_is_reported_at_once() -> None:
         recipe_from_dict(bad)
     assert err.value.problems and len(err.value.problems) == 2
     assert any(p.startswith("model.combiner.k:") for p in err.value.problems)
-    assert any(p.startswith("mask.width:") and "greater than or equal to 1" in p for p in err.value.problems)
+    assert any(p.startswith("mask.width:") and "greater than or equal to 1" in p
+               for p in err.value.problems)
 
 
 def test_recipe_builds_a_model_that_learns_through_the_convolution() -> None:
