@@ -255,6 +255,8 @@ def run_row(record: Any) -> dict[str, Any]:
         "layers": arch.get("layers"),
         "hidden": arch.get("hidden"),
         "parameters": s.get("parameters"),
+        # a time budget (train.max_minutes) can end one run before the others
+        "images_seen": s.get("images_seen"),
         "train_images_per_s": s.get("train_images_per_s"),
         "train_seconds": s.get("train_seconds"),
         "final_train_loss": s.get("final_train_loss"),
@@ -332,9 +334,11 @@ def report(records: list[Any], task: str, *, compare_root: str | Path = "compare
                "metric": [m.get(curve_metric) for m in r.metrics] if curve_metric else None}
               for r in runs if r.metrics]
     if series:
+        eval_split = (records[0].config.get("eval") or {}).get("split", "val")
         files["curves"] = charts.learning_curves(
             series, out_dir / "learning_curves.png", metric=curve_metric,
-            metric_mode=mode(curve_metric) if curve_metric else None, title=task)
+            metric_mode=mode(curve_metric) if curve_metric else None, title=task,
+            split=eval_split)
     if infill is not None and grid_images > 0:
         infill.records = runs
         grid = infill.grid(out_dir / "infill_grid.png", per_set=grid_images)

@@ -155,6 +155,8 @@ def _plan_arrays(channels: int, layers: int, hp: int, wp: int
 _PLANS: dict[tuple[Any, ...], _Plan] = {}
 #: Tests set this to run affine combiners through the autograd loop too (the generic path).
 _FORCE_AUTOGRAD = False
+#: None: fold layer 0's maps on CUDA, project on CPU (see `_AffineLayer0`); tests force both.
+_FOLD: bool | None = None
 
 
 def _plan(channels: int, layers: int, hp: int, wp: int, device: torch.device) -> _Plan:
@@ -264,42 +266,72 @@ class _Layer0:
 class _AffineLayer0(_Layer0):
     """Input combiners that are affine in (x, h_above): `linear_add` and `concat`.
 
-    W_ih · combine(x + A h_chan + a, h_above) = Wx (x + a + p) + Wa h_above + (Wx A) h_chan,
-    with (Wx, Wa, p) = (W_ih, W_ih P, P's bias) for linear_add and (W_ih[:, :E], W_ih[:, E:], 0)
-    for concat. The first term is one GEMM for the whole image.
+    Layer 0's input pre-activation is W_ih · combine(x + a + A h_chan, h_above) + b_ih with
+    combine = x + P h_above + p (linear_add) or [x ; h_above] (concat). Two ways to evaluate it:
+
+    * folded (CUDA): one GEMM for the whole image hoists Wx (x + a + p) + b_ih out of the loop
+      and the loop adds (Wx P) h_above and (Wx A) h_chan, two products per step, each 3H wide;
+    * projected (CPU): the loop forms u = x + a + p + P h_above + A h_chan (embed wide) and then
+      W_ih u: one more product in the chain, but about a tenth fewer FLOPs for the seed's sizes
+      (embed 64 < 3 * hidden 288), which is what counts on a CPU.
+
+    Both are written as: u = rows + h_above @ p + h_chan @ a; gi = u (folded) or
+    b0 + u @ wx + h_above @ wa (projected), with the maps below (None where absent).
     """
 
-    def __init__(self, stacks: Any, kind: str, embed: int):
+    def __init__(self, stacks: Any, kind: str, embed: int, fold: bool):
         like = stacks[0].gru.weight_ih_l0
         hid = stacks[0].gru.hidden_size
         a_w, a_b = _adapter_parts(stacks, embed, like)
-        wx, wa, wc, xbias, b_ih = [], [], [], [], []
+        self.channels, self.fold = len(stacks), fold
+        xbias, wx, above, b_ih = [], [], [], []
         for c, stack in enumerate(stacks):
             w_ih, _, bi, _ = _gru_params(stack.gru, 0)
             if kind == "linear_add":
                 proj = stack.combiner.proj
-                x_w, above_w = w_ih, w_ih @ proj.weight
+                wx.append(w_ih)
+                above.append(w_ih @ proj.weight if fold else proj.weight)
                 xbias.append(a_b[c] + proj.bias if proj.bias is not None else a_b[c])
             else:  # concat: W_ih [x ; h_above]
-                x_w, above_w = w_ih[:, :embed], w_ih[:, embed:]
+                wx.append(w_ih[:, :embed])
+                above.append(w_ih[:, embed:])
                 xbias.append(a_b[c])
-            wx.append(_t(x_w))
-            wa.append(_t(above_w))
-            wc.append(_t(x_w @ a_w[c]) if a_w[c] is not None else like.new_zeros(hid, 3 * hid))
             b_ih.append(_bias(bi, w_ih))
-        self.channels = len(stacks)
-        self.wx, self.wa, self.wc = torch.stack(wx), torch.stack(wa), torch.stack(wc)
         self.xbias = torch.stack(xbias)[:, None, None, :]
-        self.b_ih = torch.stack(b_ih).unsqueeze(1)
+        wx_s, b_s = torch.stack([_t(w) for w in wx]), torch.stack(b_ih).unsqueeze(1)
+        above_s = torch.stack([_t(w) for w in above])
+        adapt = [(wx[c] @ a_w[c] if fold else a_w[c]) if a_w[c] is not None else None
+                 for c in range(self.channels)]
+        width = 3 * hid if fold else embed
+        self.a = torch.stack([_t(w) if w is not None else like.new_zeros(hid, width)
+                              for w in adapt])
+        if fold:
+            self.p, self.wa, self.wx, self.b0 = above_s, None, None, None
+            self._wx_table, self._b_table = wx_s, b_s
+        else:
+            linear = kind == "linear_add"
+            self.p, self.wa = (above_s, None) if linear else (None, above_s)
+            self.wx, self.b0 = wx_s, b_s
 
     def table(self, x: torch.Tensor) -> torch.Tensor:
-        return self._table(x + self.xbias, self.b_ih, self.wx)
+        if self.fold:
+            return self._table(x + self.xbias, self._b_table, self._wx_table)
+        return (x + self.xbias).reshape(-1, x.shape[2], x.shape[3])
 
     def step(self, left, above, chan, xrows):  # noqa: ANN001, ANN201
-        gi = torch.baddbmm(self._rows(xrows), above, self.wa)
+        u = self._rows(xrows)
+        if self.p is not None:
+            u = torch.baddbmm(u, above, self.p)
         if self.channels > 1:
-            gi = torch.baddbmm(gi, chan, self.wc)
-        return gi
+            u = torch.cat([u[:1], torch.baddbmm(u[1:], chan[1:], self.a[1:])])
+        if self.fold:
+            return u
+        gi = torch.baddbmm(self.b0, u, self.wx)
+        return gi if self.wa is None else torch.baddbmm(gi, above, self.wa)
+
+    def maps(self) -> tuple[torch.Tensor | None, ...]:
+        """(p, a, wx, wa, b0) for `_AffineScan`."""
+        return self.p, self.a, self.wx, self.wa, self.b0
 
 
 class _CombineLayer0(_Layer0):
@@ -397,7 +429,7 @@ class _GatedLayer0(_Layer0):
         return z[0] * n + z[1] * left + z[2] * above
 
 
-def _layer0(stacks: Any, embed: int) -> _Layer0:
+def _layer0(stacks: Any, embed: int, device: torch.device) -> _Layer0:
     comb = stacks[0].combiner
     name = type(comb).__name__
     if comb.is_cell:
@@ -408,10 +440,11 @@ def _layer0(stacks: Any, embed: int) -> _Layer0:
         return _CellLayer0(stacks)
     from pixelzoo.models.combiners.linear_add import LinearAddCombiner
 
+    fold = device.type != "cpu" if _FOLD is None else _FOLD
     if type(comb) is LinearAddCombiner:
-        return _AffineLayer0(stacks, "linear_add", embed)
+        return _AffineLayer0(stacks, "linear_add", embed, fold)
     if name == "ConcatCombiner" and type(comb).__module__ == "pixelzoo.models.combiners.concat":
-        return _AffineLayer0(stacks, "concat", embed)
+        return _AffineLayer0(stacks, "concat", embed, fold)
     return _CombineLayer0(stacks)
 
 
@@ -426,25 +459,29 @@ class _AffineScan(torch.autograd.Function):
     gradients into pre-activation gradients, neighbour gradients (scattered back with one
     index_add) and in-place weight-gradient accumulations.
 
-    Inputs: the hoisted layer-0 table (C*Hp*Wp, B, 3H), the layer-0 maps wa, wc (C, H, 3H),
-    the upper layers' input maps w_ih (C*(L-1), H, 3H), b_ih (C*(L-1), 1, 3H), and every layer's
-    w_hh (C*L, H, 3H), b_hh (C*L, 1, 3H), groups layer-major. Output: the top-layer states
+    Inputs: the layer-0 table (C*Hp*Wp, B, F) and maps p, a, wx, wa, b0 of `_AffineLayer0`; the
+    upper layers' input maps w_ih (C*(L-1), H, 3H), b_ih (C*(L-1), 1, 3H); every layer's w_hh
+    (C*L, H, 3H), b_hh (C*L, 1, 3H), groups layer-major. Output: the top-layer states
     (C*Hp*Wp, B, H). Arithmetic runs in the table's dtype: bf16 under autocast (the Triton gate
     kernels compute in float32 inside), else float32.
     """
 
     @staticmethod
     def forward(ctx: Any, plan: _Plan, dims: tuple[int, int, int, int], keep: bool,
-                table: torch.Tensor, wa: torch.Tensor, wc: torch.Tensor,
+                table: torch.Tensor, p: torch.Tensor | None, a: torch.Tensor,
+                wx: torch.Tensor | None, wa: torch.Tensor | None, b0: torch.Tensor | None,
                 w_ih: torch.Tensor | None, b_ih: torch.Tensor | None, w_hh: torch.Tensor,
                 b_hh: torch.Tensor) -> torch.Tensor:
         channels, layers, b, hid = dims
         groups, up = channels * layers, channels * (layers - 1)
         dt = table.dtype
-        wa, wc, w_hh = wa.to(dt), wc.to(dt), w_hh.to(dt)
-        w_ih = w_ih.to(dt) if up else None
+
+        def cast(t: torch.Tensor | None) -> torch.Tensor | None:
+            return None if t is None else t.to(dt)
+
+        p, a, wx, wa, b0, w_ih, w_hh = map(cast, (p, a, wx, wa, b0, w_ih, w_hh))
         # biases enter in the gate kernel: r and z get b_ih + b_hh, n gets b_ih outside and
-        # b_hh inside r ⊙ (·); layer 0's b_ih is already in the table
+        # b_hh inside r ⊙ (·); layer 0's b_ih is in its table or in b0
         b_i = b_hh.detach().clone()
         b_i[..., 2 * hid:] = 0
         if up:
@@ -463,11 +500,20 @@ class _AffineScan(torch.autograd.Function):
                 left = got[:gm].view(groups, mb, hid)
                 inp = got[gm:2 * gm].view(groups, mb, hid)
                 chan = got[2 * gm:].view(channels, mb, hid)
+                xr = xr.view(channels, mb, -1)
                 gi = table.new_empty(groups, mb, 3 * hid)
-                torch.baddbmm(xr.view(channels, mb, 3 * hid), inp[:channels], wa,
-                              out=gi[:channels])
+                # layer 0: u = rows + above @ p + chan @ a; gi = u or b0 + u @ wx + above @ wa
+                u = gi[:channels] if wx is None else table.new_empty(xr.shape)
+                if p is not None:
+                    torch.baddbmm(xr, inp[:channels], p, out=u)
+                else:
+                    u.copy_(xr)
                 if channels > 1:
-                    gi[1:channels].baddbmm_(chan[1:], wc[1:])
+                    u[1:].baddbmm_(chan[1:], a[1:])
+                if wx is not None:
+                    torch.baddbmm(b0, u, wx, out=gi[:channels])
+                    if wa is not None:
+                        gi[:channels].baddbmm_(inp[:channels], wa)
                 if up:
                     torch.bmm(inp[channels:], w_ih, out=gi[channels:])
                 gh = torch.bmm(left, w_hh)
@@ -481,38 +527,42 @@ class _AffineScan(torch.autograd.Function):
                 tops[top_at:top_at + channels * m] = new[gm - channels * m:gm]
                 top_at += channels * m
                 if keep:
-                    saved.append((got, rz, n, ghn))
+                    saved.append((got, rz, n, ghn, u if wx is not None else None))
                 states = new
             out = tops.index_select(0, plan.final)
         if keep:
             ctx.plan, ctx.dims, ctx.dt, ctx.table_shape = plan, dims, dt, table.shape
-            ctx.saved, ctx.weights, ctx.n_tops = saved, (wa, wc, w_ih, w_hh), tops.shape[0]
+            ctx.saved, ctx.n_tops = saved, tops.shape[0]
+            ctx.maps = (p, a, wx, wa, w_ih, w_hh)
             ctx.in_dtypes = [t.dtype if t is not None else None
-                             for t in (table, wa, wc, w_ih, b_ih, w_hh, b_hh)]
+                             for t in (table, p, a, wx, wa, b0, w_ih, b_ih, w_hh, b_hh)]
         return out
 
     @staticmethod
     def backward(ctx: Any, d_out: torch.Tensor) -> tuple[Any, ...]:
         plan, (channels, layers, b, hid), dt = ctx.plan, ctx.dims, ctx.dt
         groups, up = channels * layers, channels * (layers - 1)
-        wa, wc, w_ih, w_hh = ctx.weights
+        p, a, wx, wa, w_ih, w_hh = ctx.maps
+        width = ctx.table_shape[-1]
+
+        def zeros(t: torch.Tensor | None) -> torch.Tensor | None:
+            return None if t is None else torch.zeros_like(t)
+
         with torch.autocast(d_out.device.type, enabled=False):
             d_out = d_out.to(dt)
             d_tops = d_out.new_zeros(ctx.n_tops, b, hid).index_copy_(0, plan.final, d_out)
-            d_x = d_out.new_empty(plan.x_all.shape[0], b, 3 * hid)  # layer-0 table rows
-            d_wa, d_wc, d_w_hh = torch.zeros_like(wa), torch.zeros_like(wc), torch.zeros_like(w_hh)
-            d_b_hh = d_out.new_zeros(groups, 3 * hid)
-            d_w_ih = torch.zeros_like(w_ih) if up else None
+            d_x = d_out.new_empty(plan.x_all.shape[0], b, width)  # layer-0 table rows
+            d_p, d_a, d_wx, d_wa, d_w_ih, d_w_hh = map(zeros, (p, a, wx, wa, w_ih, w_hh))
+            d_b0 = d_out.new_zeros(channels, 3 * hid) if wx is not None else None
             d_b_ih = d_out.new_zeros(up, 3 * hid) if up else None
-            wa_t, wc_t, w_hh_t = _t(wa), _t(wc), _t(w_hh)
-            w_ih_t = _t(w_ih) if up else None
+            d_b_hh = d_out.new_zeros(groups, 3 * hid)
             top_end, x_end = ctx.n_tops, plan.x_all.shape[0]
             d_got_next = None
             for t in range(len(plan.steps) - 1, -1, -1):
                 step = plan.steps[t]
                 m = step.slots
                 gm, mb = groups * m, m * b
-                got, rz, n, ghn = ctx.saved[t]
+                got, rz, n, ghn, u = ctx.saved[t]
                 ctx.saved[t] = None  # free as we go
                 left = got[:gm].view(groups, mb, hid)
                 inp = got[gm:2 * gm].view(groups, mb, hid)
@@ -529,29 +579,40 @@ class _AffineScan(torch.autograd.Function):
                                dhp)
                 # gradients of this step's inputs: the neighbours and the table rows
                 d_got = d_out.new_empty(2 * gm + channels * m, b, hid)
-                torch.baddbmm(dhp, dgh, w_hh_t, out=d_got[:gm].view(groups, mb, hid))
+                torch.baddbmm(dhp, dgh, _t(w_hh), out=d_got[:gm].view(groups, mb, hid))
                 d_inp = d_got[gm:2 * gm].view(groups, mb, hid)
-                torch.bmm(dgi[:channels], wa_t, out=d_inp[:channels])
-                if up:
-                    torch.bmm(dgi[channels:], w_ih_t, out=d_inp[channels:])
                 d_chan = d_got[2 * gm:].view(channels, mb, hid)
+                dgi0 = dgi[:channels]
+                if wx is not None:
+                    du = torch.bmm(dgi0, _t(wx))
+                    d_wx.baddbmm_(_t(u), dgi0)
+                    d_b0 += dgi0.sum(1)
+                    if wa is not None:
+                        torch.bmm(dgi0, _t(wa), out=d_inp[:channels])
+                        d_wa.baddbmm_(_t(inp[:channels]), dgi0)
+                else:
+                    du = dgi0
+                if p is not None:
+                    torch.bmm(du, _t(p), out=d_inp[:channels])
+                    d_p.baddbmm_(_t(inp[:channels]), du)
+                if up:
+                    torch.bmm(dgi[channels:], _t(w_ih), out=d_inp[channels:])
                 d_chan[0].zero_()
                 if channels > 1:
-                    torch.bmm(dgi[1:channels], wc_t[1:], out=d_chan[1:])
-                d_x[x_end - channels * m:x_end] = dgi[:channels].view(channels * m, b, 3 * hid)
+                    torch.bmm(du[1:], _t(a[1:]), out=d_chan[1:])
+                    d_a[1:].baddbmm_(_t(chan[1:]), du[1:])
+                d_x[x_end - channels * m:x_end] = du.reshape(channels * m, b, width)
                 x_end -= channels * m
                 d_got_next = d_got
-                # and of the weights, accumulated in place
+                # the other weights, accumulated in place
                 d_w_hh.baddbmm_(_t(left), dgh)
                 d_b_hh += dgh.sum(1)
-                d_wa.baddbmm_(_t(inp[:channels]), dgi[:channels])
-                if channels > 1:
-                    d_wc[1:].baddbmm_(_t(chan[1:]), dgi[1:channels])
                 if up:
                     d_w_ih.baddbmm_(_t(inp[channels:]), dgi[channels:])
                     d_b_ih += dgi[channels:].sum(1)
             d_table = d_out.new_zeros(ctx.table_shape).index_add_(0, plan.x_all, d_x)
-        grads = [d_table, d_wa, d_wc, d_w_ih, d_b_ih.unsqueeze(1) if up else None, d_w_hh,
+        grads = [d_table, d_p, d_a, d_wx, d_wa, None if d_b0 is None else d_b0.unsqueeze(1),
+                 d_w_ih, None if d_b_ih is None else d_b_ih.unsqueeze(1), d_w_hh,
                  d_b_hh.unsqueeze(1)]
         grads = [g.to(d) if g is not None else None for g, d in zip(grads, ctx.in_dtypes)]
         return (None, None, None, *grads)
@@ -564,11 +625,14 @@ def scan_embedded(model: Any, x: torch.Tensor, direction: int) -> torch.Tensor:
     b, channels, hp, wp, _ = x.shape
     layers, hid = model.config.layers, model.config.hidden
     plan = _plan(channels, layers, hp, wp, x.device)
-    first = _layer0(stacks, model.config.embed)
+    first = _layer0(stacks, model.config.embed, x.device)
     table = first.table(x.permute(1, 2, 3, 0, 4).reshape(channels, hp * wp, b, -1))
     if isinstance(first, _AffineLayer0) and not _FORCE_AUTOGRAD:
         grus = _GRULayers(stacks, 0, layers, False)
-        inputs = (table, first.wa, first.wc, grus.w_ih, grus.b_ih, grus.w_hh, grus.b_hh)
+        kind = x.device.type
+        if torch.is_autocast_enabled(kind):  # the scan's products run in the autocast dtype
+            table = table.to(torch.get_autocast_dtype(kind))
+        inputs = (table, *first.maps(), grus.w_ih, grus.b_ih, grus.w_hh, grus.b_hh)
         keep = torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in inputs)
         top = _AffineScan.apply(plan, (channels, layers, b, hid), keep, *inputs)
         return top.view(channels, hp, wp, b, hid).permute(3, 0, 1, 2, 4)

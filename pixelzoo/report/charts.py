@@ -33,6 +33,15 @@ def save_png(fig: Any, path: Path) -> Path:
     return path
 
 
+def wrap_label(label: str, width: int) -> str:
+    """Break a long label onto lines at its ' = ' joins and spaces, about `width` wide."""
+    import textwrap
+
+    parts = label.split(" = ")
+    lines = [textwrap.fill(p, width, break_long_words=False) for p in parts]
+    return " =\n".join(lines)
+
+
 def metric_bars(rows: Sequence[Row], metrics: Sequence[tuple[str, str | None]], path: Path,
                 title: str = "", colours: dict[str, str] | None = None) -> Path:
     """One panel per metric (key, 'max'|'min'|None), one bar per row, value printed on each.
@@ -47,10 +56,11 @@ def metric_bars(rows: Sequence[Row], metrics: Sequence[tuple[str, str | None]], 
                                             for _ in range(per_group)]
     ncols = per_group if regular and per_group > 1 else min(3, n)
     nrows = math.ceil(n / ncols)
-    labels = [str(r.get("recipe", "?")) for r in rows]
-    fig = new_figure(max(5.5, 0.55 * len(rows) + 1.5) * ncols, 3.4 * nrows + 0.5)
+    names = [str(r.get("recipe", "?")) for r in rows]
+    labels = [wrap_label(n, 16) for n in names]
+    fig = new_figure(max(4.5, 0.5 * len(rows) + 1.2) * ncols, 3.6 * nrows + 0.5)
     colours = colours or {}
-    palette = [colours.get(lab, f"C{i % 10}") for i, lab in enumerate(labels)]
+    palette = [colours.get(n, f"C{i % 10}") for i, n in enumerate(names)]
     for k, (key, mode) in enumerate(metrics):
         ax = fig.add_subplot(nrows, ncols, k + 1)
         values = [r.get(key) if is_number(r.get(key)) else math.nan for r in rows]
@@ -67,7 +77,8 @@ def metric_bars(rows: Sequence[Row], metrics: Sequence[tuple[str, str | None]], 
                             xytext=(0, 2), textcoords="offset points")
         arrow = {"max": " (higher is better)", "min": " (lower is better)"}.get(mode or "", "")
         ax.set_title(key + arrow, fontsize=9)
-        ax.set_xticks(range(len(rows)), labels, rotation=35, ha="right", fontsize=8)
+        ax.set_xticks(range(len(rows)), labels, rotation=40, ha="right", fontsize=7,
+                      rotation_mode="anchor")
         ax.tick_params(axis="y", labelsize=8)
         if finite and min(finite) >= 0:
             # bars start at zero: a cut axis would make small differences look large
@@ -79,7 +90,8 @@ def metric_bars(rows: Sequence[Row], metrics: Sequence[tuple[str, str | None]], 
 
 
 def learning_curves(series: Sequence[dict[str, Any]], path: Path, metric: str | None = None,
-                    metric_mode: str | None = None, title: str = "") -> Path:
+                    metric_mode: str | None = None, title: str = "", split: str = "val"
+                    ) -> Path:
     """Train loss per epoch for every run on one plot, plus `metric` per epoch if recorded.
 
     Each series is {"label", "epochs", "train_loss", "metric", "colour"} (lists; metric may
@@ -110,7 +122,7 @@ def learning_curves(series: Sequence[dict[str, Any]], path: Path, metric: str | 
                          color=s.get("colour") or f"C{i % 10}", label=s["label"])
         arrow = {"max": " (higher is better)", "min": " (lower is better)"}.get(metric_mode or "",
                                                                                  "")
-        ax2.set_title(f"{metric} per epoch (eval split){arrow}", fontsize=10)
+        ax2.set_title(f"{metric} per epoch ({split} split){arrow}", fontsize=10)
         ax2.set_xlabel("epoch")
         ax2.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax2.grid(alpha=0.3)

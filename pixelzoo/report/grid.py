@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pixelzoo.report.charts import new_figure, save_png
+from pixelzoo.report.charts import new_figure, save_png, wrap_label
 
 
 def show_holes(images: np.ndarray, masks: np.ndarray) -> np.ndarray:
@@ -43,7 +43,7 @@ def infill_grid(originals: np.ndarray, masks: np.ndarray,
             ax.set_xticks([])
             ax.set_yticks([])
             if i == 0:
-                ax.set_title(label, fontsize=8)
+                ax.set_title(wrap_label(label, 14), fontsize=7)
             if j == 0 and row_labels:
                 ax.set_ylabel(row_labels[i], fontsize=7)
     if title:

@@ -125,9 +125,22 @@ class InfillExtras:
                 weights = ck / "last.safetensors"
             load_weights(weights, model, architecture(recipe, model))
             model.to(device).eval()
+            _fastest_impl(model)
             methods.append((record.label, task.fill(model, originals, holes, device, "greedy")))
         for method, label in BASELINES.items():
             methods.append((label, inpaint(originals, holes, method)))
         return infill_grid(originals, holes, methods, path, row_labels=labels,
                            title=f"the same holes ({self.final_split()} split), filled by each "
                                  "recipe (greedy) and by OpenCV")
+
+
+def _fastest_impl(model: Any) -> None:
+    """Use the wavefront scan where the model supports it, as training did (same numbers)."""
+    if not hasattr(model, "impl"):
+        return
+    try:
+        from pixelzoo.models.wavefront import supports
+    except ImportError:
+        return
+    if supports(model)[0]:
+        model.impl = "wavefront"

@@ -43,6 +43,7 @@ FACTS = [
     Column("layers", "layers", kind="int"),
     Column("hidden", "hidden", kind="int"),
     Column("parameters", "parameters", kind="int"),
+    Column("images_seen", "train images", kind="int"),
     Column("train_images_per_s", "train img/s", mode="max", kind="rate"),
     Column("train_seconds", "wall time", kind="seconds"),
     Column("final_train_loss", "final train loss", mode="min", kind="float"),

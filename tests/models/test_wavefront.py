@@ -119,10 +119,15 @@ def test_layer_counts(combiner: str, layers: int) -> None:
     compare(model, tokens(3, height=3, width=6))
 
 
+@pytest.mark.parametrize("autograd_loop", [False, True])
+@pytest.mark.parametrize("fold", [False, True])
 @pytest.mark.parametrize("combiner", ["linear_add", "concat"])
-def test_autograd_loop_matches_too(combiner: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The per-step autograd loop that plugins run through, on the built-in affine layer."""
-    monkeypatch.setattr(wf, "_FORCE_AUTOGRAD", True)
+def test_both_layer0_forms_and_the_autograd_loop(combiner: str, fold: bool, autograd_loop: bool,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Layer 0 folded (the CUDA default) and projected (the CPU default), each through the
+    hand-written backward and through the per-step autograd loop that plugins use."""
+    monkeypatch.setattr(wf, "_FOLD", fold)
+    monkeypatch.setattr(wf, "_FORCE_AUTOGRAD", autograd_loop)
     compare(build(combiner, "conditional", 1, 3), tokens(3))
 
 
