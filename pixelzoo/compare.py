@@ -29,7 +29,6 @@ from pixelzoo.errors import PixelzooError
 
 #: Metrics drawn in the bar chart per task, by their last name part; all are in the table.
 MAIN_METRICS = {"classification": ("accuracy",), "infill": ("psnr", "ssim")}
-BASELINE_LABELS = {"telea": "TELEA (OpenCV)", "ns": "NS (OpenCV)"}
 
 
 @dataclass
@@ -212,8 +211,8 @@ def _train(recipe: Any, out_root: str | Path, quiet: bool, console: Any,
     except PixelzooError as exc:
         if finished:
             done = " ".join(shlex.quote(str(p)) for p in finished)
-            raise type(exc)(f"{recipe.name}: {exc}\n(finished before this: compare them with "
-                            f"`pixelzoo compare {done}`)") from None
+            raise PixelzooError(f"{recipe.name}: {exc}\n(finished before this: compare them "
+                                f"with `pixelzoo compare {done}`)") from None
         raise
 
 

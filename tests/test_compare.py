@@ -239,6 +239,12 @@ def test_best_value_marking_follows_each_metric_direction() -> None:
     assert "acc" not in table_mod.best_rows(rows[:1], cols)
     by_loss = table_mod.sort_rows(rows, table_mod.find_column("loss", cols))
     assert [r["recipe"] for r in by_loss] == ["a", "b", "c"]  # lower first, missing last
+    # train losses of different decoders are not comparable: sortable, never marked best
+    rows = [{"recipe": "a", "final_train_loss": 2.0}, {"recipe": "b", "final_train_loss": 3.0}]
+    cols = table_mod.columns_for(rows, [], lambda m: "max")
+    assert table_mod.best_rows(rows, cols) == {}
+    col = table_mod.find_column("final train loss", cols)
+    assert [r["recipe"] for r in table_mod.sort_rows(rows, col)] == ["a", "b"]
 
 
 # ------------------------------------------------------------------------------ infill
@@ -341,3 +347,45 @@ def test_infill_runs_with_other_holes_are_refused(infill_compare: dict[str, Path
     err = capsys.readouterr().err
     assert rc == 2
     assert "eval set 'center': fingerprint" in err and "boxes" not in err
+
+
+# ------------------------------------------------------------------------------ shipped recipes
+SEED = Path(__file__).resolve().parents[1] / "recipes" / "seed"
+
+
+def test_seed_recipes_each_change_one_choice_on_one_eval_set() -> None:
+    from pixelzoo.recipe import load_recipe
+
+    base = load_recipe(SEED / "base.yaml")
+    mine = ["concat", "linear_add", "gated", "independent", "conditional", "directions1",
+            "directions4"]
+    recipes = [load_recipe(SEED / f"{name}.yaml") for name in mine]
+    runs_mod.check_comparable(["base", *mine], [base.data] + [r.data for r in recipes])
+    seen = set()
+    for name, r in zip(mine, recipes, strict=True):
+        diff = {k for k in r.data["model"] if r.data["model"][k] != base.data["model"][k]}
+        rest = {k for k in r.data if k not in ("model", "name") and r.data[k] != base.data[k]}
+        assert len(diff) <= 1 and not rest, (name, diff, rest)
+        seen |= {str(r.data["model"][k]) for k in diff}
+    assert len(seen) == 4  # concat, gated, independent and 4 directions differ from the base
+
+
+def test_timm_rows_sit_beside_rowrnn_rows(tmp_path: Path) -> None:
+    from pixelzoo.compare import run_row
+
+    def record(name: str, arch: dict) -> runs_mod.RunRecord:
+        summary = {"recipe": name, "task": "classification", "architecture": arch,
+                   "parameters": 10, "final_metrics": {"accuracy": 0.5}}
+        return runs_mod.RunRecord(tmp_path / name, {"task": {"type": "classification"}}, summary)
+
+    rnn = run_row(record("rnn", {"model": "rowrnn", "combiner": "linear_add",
+                                 "decoder": "classifier", "directions": 4, "layers": 1,
+                                 "hidden": 64}))
+    cnn = run_row(record("cnn", {"model": "timm", "name": "resnet18", "decoder": "classifier"}))
+    cols = table_mod.columns_for([rnn, cnn], ["accuracy"], lambda m: "max")
+    keys = [c.key for c in cols]
+    assert keys[:3] == ["recipe", "model", "combiner"] and "accuracy" in keys
+    md = table_mod.to_markdown([rnn, cnn], cols)
+    assert "| cnn | timm resnet18 | — | classifier | — |" in md
+    # RowRNNs alone need no model column
+    assert "model" not in [c.key for c in table_mod.columns_for([rnn], [], lambda m: "max")]

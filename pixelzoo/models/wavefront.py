@@ -92,9 +92,12 @@ class _Plan:
     final: torch.Tensor   # (C * Hp * Wp,) rows of the concatenated top-layer outputs
     x_all: torch.Tensor   # every step's x_index, concatenated: one gather before the loop
     x_sizes: list[int]    # C * m per step, to split that gather into per-step views
-    x_by_group: torch.Tensor  # the same indices ordered (channel, step, slot): group-major
-    offsets: list[int]    # slot offset of each step within a group-major buffer
-    total: int            # slots per group over all steps
+    # the hand-written scan keeps every step's states in one buffer: a zero row, then per step
+    # its G*m states and a zero row; these index that buffer directly
+    state_at: list[int]          # first row of each step's states
+    gather_abs: list[torch.Tensor]  # each step's gather, as rows of the buffer
+    final_abs: torch.Tensor      # (C * Hp * Wp,) top-layer rows of the buffer
+    n_rows: int                  # rows of the buffer
 
 
 def _cells(t: int, c: int, l: int, layers: int, hp: int, wp: int) -> list[tuple[int, int]]:
@@ -109,14 +112,20 @@ def _cells(t: int, c: int, l: int, layers: int, hp: int, wp: int) -> list[tuple[
 
 @lru_cache(maxsize=32)
 def _plan_arrays(channels: int, layers: int, hp: int, wp: int
-                 ) -> tuple[list[tuple[int, np.ndarray, np.ndarray]], np.ndarray]:
-    """The index arrays of every step (see module docs); cached per shape, device-free."""
+                 ) -> tuple[list[tuple[int, np.ndarray, np.ndarray]], np.ndarray, np.ndarray]:
+    """The index arrays of every step (see module docs); cached per shape, device-free.
+
+    Returns the steps (slots, gather, x_index), the top-layer rows in the concatenation of the
+    steps' top groups, and the same in the one-buffer layout (see `_Plan`).
+    """
     cl = channels * layers
     n_steps = (hp + channels - 2) * layers + wp + layers - 1
     prev: dict[tuple[int, int, int, int], int] = {}
     prev_rows = 0
     final = np.full(channels * hp * wp, -1, dtype=np.int64)
+    final_abs = np.full(channels * hp * wp, -1, dtype=np.int64)
     top_offset = 0
+    state_at = 1  # row 0 of the buffer is the zero row before step 0
     steps = []
     for t in range(n_steps):
         # groups are layer-major (g = l * C + c): layer 0 first, the top layer last
@@ -145,11 +154,13 @@ def _plan_arrays(channels: int, layers: int, hp: int, wp: int
                     x_index[i] = (c * hp + r) * wp + w
                 if l == layers - 1:
                     final[(c * hp + r) * wp + w] = top_offset + c * m + s
+                    final_abs[(c * hp + r) * wp + w] = state_at + i
         steps.append((m, np.concatenate([left, inp, chan]), x_index))
         top_offset += channels * m
+        state_at += cl * m + 1
         prev, prev_rows = pos, cl * m
     assert (final >= 0).all()
-    return steps, final
+    return steps, final, final_abs
 
 
 _PLANS: dict[tuple[Any, ...], _Plan] = {}
@@ -163,7 +174,7 @@ def _plan(channels: int, layers: int, hp: int, wp: int, device: torch.device) ->
     key = (channels, layers, hp, wp, str(device))
     plan = _PLANS.get(key)
     if plan is None:
-        arrays, final = _plan_arrays(channels, layers, hp, wp)
+        arrays, final, final_abs = _plan_arrays(channels, layers, hp, wp)
         # one host-to-device copy for all steps; the steps hold views
         flat = torch.from_numpy(np.concatenate([np.concatenate([g, x]) for _, g, x in arrays]))
         flat = flat.to(device)
@@ -172,11 +183,14 @@ def _plan(channels: int, layers: int, hp: int, wp: int, device: torch.device) ->
             steps.append(_Step(m, flat[at:at + len(g)], flat[at + len(g):at + len(g) + len(x)]))
             at += len(g) + len(x)
         x_all = torch.cat([s.x_index for s in steps])
-        by_group = torch.cat([s.x_index[c * s.slots:(c + 1) * s.slots]
-                              for c in range(channels) for s in steps])
-        offsets = np.concatenate([[0], np.cumsum([s.slots for s in steps])]).tolist()
+        groups = channels * layers
+        sizes = [groups * s.slots + 1 for s in steps]
+        state_at = np.concatenate([[1], 1 + np.cumsum(sizes)]).tolist()
+        prev_at = [0] + state_at[:-2]  # where each step's gather reads: the step before
+        gather_abs = [s.gather + int(at) for s, at in zip(steps, prev_at)]
         plan = _Plan(steps, torch.from_numpy(final).to(device), x_all,
-                     [len(s.x_index) for s in steps], by_group, offsets[:-1], offsets[-1])
+                     [len(s.x_index) for s in steps], state_at[:-1], gather_abs,
+                     torch.from_numpy(final_abs).to(device), state_at[-1])
         _PLANS[key] = plan
     return plan
 
@@ -489,14 +503,13 @@ class _AffineScan(torch.autograd.Function):
         b_i, b_hn = b_i.to(dt), b_hh.detach()[..., 2 * hid:].to(dt).contiguous()
         with torch.autocast(table.device.type, enabled=False):
             xrows = table.index_select(0, plan.x_all).split(plan.x_sizes)
-            tops = table.new_empty(sum(channels * s.slots for s in plan.steps), b, hid)
+            # every step's states in one zeroed buffer: the "no neighbour" rows come for free
+            states = table.new_zeros(plan.n_rows, b, hid)
             saved = []
-            states = table.new_zeros(1, b, hid)
-            top_at = 0
-            for step, xr in zip(plan.steps, xrows):
+            for t, (step, xr) in enumerate(zip(plan.steps, xrows)):
                 m = step.slots
                 gm, mb = groups * m, m * b
-                got = states.index_select(0, step.gather)
+                got = states.index_select(0, plan.gather_abs[t])
                 left = got[:gm].view(groups, mb, hid)
                 inp = got[gm:2 * gm].view(groups, mb, hid)
                 chan = got[2 * gm:].view(channels, mb, hid)
@@ -517,22 +530,18 @@ class _AffineScan(torch.autograd.Function):
                 if up:
                     torch.bmm(inp[channels:], w_ih, out=gi[channels:])
                 gh = torch.bmm(left, w_hh)
-                new = table.new_empty(gm + 1, b, hid)
-                new[gm].zero_()  # the "no neighbour" row of the next step's gather
                 rz = table.new_empty(groups, mb, 2 * hid)
                 n = table.new_empty(groups, mb, hid)
                 ghn = torch.empty_like(n)
-                gates_forward(gi, gh, left, new[:gm].view(groups, mb, hid), rz, n, ghn,
-                              b_i, b_hn)
-                tops[top_at:top_at + channels * m] = new[gm - channels * m:gm]
-                top_at += channels * m
+                at = plan.state_at[t]
+                gates_forward(gi, gh, left, states[at:at + gm].view(groups, mb, hid), rz, n,
+                              ghn, b_i, b_hn)
                 if keep:
                     saved.append((got, rz, n, ghn, u if wx is not None else None))
-                states = new
-            out = tops.index_select(0, plan.final)
+            out = states.index_select(0, plan.final_abs)
         if keep:
             ctx.plan, ctx.dims, ctx.dt, ctx.table_shape = plan, dims, dt, table.shape
-            ctx.saved, ctx.n_tops = saved, tops.shape[0]
+            ctx.saved = saved
             ctx.maps = (p, a, wx, wa, w_ih, w_hh)
             ctx.in_dtypes = [t.dtype if t is not None else None
                              for t in (table, p, a, wx, wa, b0, w_ih, b_ih, w_hh, b_hh)]
@@ -550,13 +559,17 @@ class _AffineScan(torch.autograd.Function):
 
         with torch.autocast(d_out.device.type, enabled=False):
             d_out = d_out.to(dt)
-            d_tops = d_out.new_zeros(ctx.n_tops, b, hid).index_copy_(0, plan.final, d_out)
+            # gradients of every step's states, in the forward's one-buffer layout
+            d_states = d_out.new_zeros(plan.n_rows, b, hid).index_copy_(0, plan.final_abs,
+                                                                         d_out)
             d_x = d_out.new_empty(plan.x_all.shape[0], b, width)  # layer-0 table rows
             d_p, d_a, d_wx, d_wa, d_w_ih, d_w_hh = map(zeros, (p, a, wx, wa, w_ih, w_hh))
-            d_b0 = d_out.new_zeros(channels, 3 * hid) if wx is not None else None
-            d_b_ih = d_out.new_zeros(up, 3 * hid) if up else None
-            d_b_hh = d_out.new_zeros(groups, 3 * hid)
-            top_end, x_end = ctx.n_tops, plan.x_all.shape[0]
+            d_b0 = d_out.new_zeros(channels, 1, 3 * hid) if wx is not None else None
+            d_b_ih = d_out.new_zeros(up, 1, 3 * hid) if up else None
+            d_b_hh = d_out.new_zeros(groups, 1, 3 * hid)
+            # bias gradients as products with ones: one kernel each instead of sum + add
+            ones = d_out.new_ones(groups, 1, max(s.slots for s in plan.steps) * b)
+            x_end = plan.x_all.shape[0]
             d_got_next = None
             for t in range(len(plan.steps) - 1, -1, -1):
                 step = plan.steps[t]
@@ -567,16 +580,15 @@ class _AffineScan(torch.autograd.Function):
                 left = got[:gm].view(groups, mb, hid)
                 inp = got[gm:2 * gm].view(groups, mb, hid)
                 chan = got[2 * gm:].view(channels, mb, hid)
-                d_states = d_out.new_zeros(gm + 1, b, hid)
-                d_states[gm - channels * m:gm] = d_tops[top_end - channels * m:top_end]
-                top_end -= channels * m
                 if d_got_next is not None:
-                    d_states.index_add_(0, plan.steps[t + 1].gather, d_got_next)
+                    d_states.index_add_(0, plan.gather_abs[t + 1], d_got_next)
                 dgi = d_out.new_empty(groups, mb, 3 * hid)
                 dgh = torch.empty_like(dgi)
                 dhp = torch.empty_like(n)
-                gates_backward(d_states[:gm].view(groups, mb, hid), rz, n, ghn, left, dgi, dgh,
-                               dhp)
+                at = plan.state_at[t]
+                gates_backward(d_states[at:at + gm].view(groups, mb, hid), rz, n, ghn, left, dgi,
+                               dgh, dhp)
+                one = ones[..., :mb]
                 # gradients of this step's inputs: the neighbours and the table rows
                 d_got = d_out.new_empty(2 * gm + channels * m, b, hid)
                 torch.baddbmm(dhp, dgh, _t(w_hh), out=d_got[:gm].view(groups, mb, hid))
@@ -586,7 +598,7 @@ class _AffineScan(torch.autograd.Function):
                 if wx is not None:
                     du = torch.bmm(dgi0, _t(wx))
                     d_wx.baddbmm_(_t(u), dgi0)
-                    d_b0 += dgi0.sum(1)
+                    d_b0.baddbmm_(one[:channels], dgi0)
                     if wa is not None:
                         torch.bmm(dgi0, _t(wa), out=d_inp[:channels])
                         d_wa.baddbmm_(_t(inp[:channels]), dgi0)
@@ -606,14 +618,12 @@ class _AffineScan(torch.autograd.Function):
                 d_got_next = d_got
                 # the other weights, accumulated in place
                 d_w_hh.baddbmm_(_t(left), dgh)
-                d_b_hh += dgh.sum(1)
+                d_b_hh.baddbmm_(one, dgh)
                 if up:
                     d_w_ih.baddbmm_(_t(inp[channels:]), dgi[channels:])
-                    d_b_ih += dgi[channels:].sum(1)
+                    d_b_ih.baddbmm_(one[channels:], dgi[channels:])
             d_table = d_out.new_zeros(ctx.table_shape).index_add_(0, plan.x_all, d_x)
-        grads = [d_table, d_p, d_a, d_wx, d_wa, None if d_b0 is None else d_b0.unsqueeze(1),
-                 d_w_ih, None if d_b_ih is None else d_b_ih.unsqueeze(1), d_w_hh,
-                 d_b_hh.unsqueeze(1)]
+        grads = [d_table, d_p, d_a, d_wx, d_wa, d_b0, d_w_ih, d_b_ih, d_w_hh, d_b_hh]
         grads = [g.to(d) if g is not None else None for g, d in zip(grads, ctx.in_dtypes)]
         return (None, None, None, *grads)
 

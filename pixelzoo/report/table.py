@@ -2,7 +2,7 @@
 
 Rows are plain dicts. Columns are fixed facts about the run (recipe, the key architecture choices,
 parameter count, training speed and time, final train loss) followed by every evaluation metric
-any row has. A column that has a direction (every metric, train images/s, final train loss) gets
+any row has. A column that has a direction (every metric, and train images/s) gets
 its best value marked: bold green in the rich table, `**value**\\*` in Markdown; the CSV keeps the
 raw, unmarked numbers for other tools. Sorting and column lookup by name live here too, so
 `--sort` accepts exactly the names the table shows.
@@ -31,6 +31,7 @@ class Column:
     mode: str | None = None  # "max" or "min": the column has a best value to mark
     kind: str = "text"  # text, int, float, seconds, rate
     metric: bool = False
+    mark: bool = True  # mark the best value (when the column has a direction)
 
 
 #: Facts every row can have; metrics follow them.
@@ -46,13 +47,16 @@ FACTS = [
     Column("images_seen", "train images", kind="int"),
     Column("train_images_per_s", "train img/s", mode="max", kind="rate"),
     Column("train_seconds", "wall time", kind="seconds"),
-    Column("final_train_loss", "final train loss", mode="min", kind="float"),
+    # sorted low first but not marked best: a teacher-forced (conditional decoder) loss and an
+    # independent one measure different things
+    Column("final_train_loss", "final train loss", mode="min", kind="float", mark=False),
 ]
 #: Written to the CSV only.
 EXTRA_CSV = ["kind", "run_dir"]
 
 
 def is_number(v: Any) -> bool:
+    """A finite int or float (not a bool, None or NaN): a value that can win a column."""
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
@@ -91,7 +95,7 @@ def best_rows(rows: Sequence[Row], columns: Sequence[Column]) -> dict[str, set[i
     """
     out: dict[str, set[int]] = {}
     for col in columns:
-        if col.mode is None:
+        if col.mode is None or not col.mark:
             continue
         vals = [(i, r[col.key]) for i, r in enumerate(rows) if is_number(r.get(col.key))]
         if len(vals) < 2:
@@ -138,6 +142,7 @@ def group(col: Column) -> str:
 
 
 def fmt(value: Any, kind: str) -> str:
+    """A cell's text: thousands separators, 4 significant digits, minutes for long times."""
     if value is None or value == "":
         return "—"
     if kind == "int" and is_number(value):
