@@ -38,8 +38,9 @@ sampling; K = the number of holes is fully sequential. Each pass costs one forwa
 
 `report()` prints one rich table per run: every decoding beside OpenCV's TELEA and NS
 (`pixelzoo.baselines`) on the same images and holes, writes labelled PNG grids to
-`<run>/samples/<set>.png` (original | holes | model greedy | model sampled | TELEA | NS) and
-returns, for summary.json, the table rows, the loss used and an `eval_fingerprint` per set.
+`<run>/samples/<set>.png` (original | holes | model greedy | model mean, when evaluated |
+model sampled | TELEA | NS) and returns, for summary.json, the table rows, the loss used and an
+`eval_fingerprint` per set.
 """
 
 from __future__ import annotations
@@ -199,6 +200,9 @@ class InfillTask(Task):
         `split` is 'val' or 'test' (the first `eval.limit` images of it) or an `ImageSet`.
         """
         if isinstance(split, str):
+            if self.data is None:
+                raise PixelzooError("this infill task was built for inference only (no data); "
+                                    "pass the images as an ImageSet")
             if split not in ("train", "val", "test"):
                 raise PixelzooError(f"unknown split '{split}'; use val or test")
             data = getattr(self.data, split)
@@ -394,8 +398,10 @@ class InfillTask(Task):
                            self._sampled(model, images[:k], masks[:k], device, "sample",
                                          ev.batch_size))
                 panels = [("original", images[:k]), ("holes", None),
-                          ("model (greedy)", preds["greedy"][:k]),
-                          (f"model (sampled T={self.config.temperature:g})", sampled)]
+                          ("model (greedy)", preds["greedy"][:k])]
+                if "mean" in decodings:  # the decoding that scores best on PSNR: show it too
+                    panels.append(("model (mean)", preds["mean"][:k]))
+                panels.append((f"model (sampled T={self.config.temperature:g})", sampled))
                 panels += [(BASELINE_NAMES[b], filled_baselines[b][:k]) for b in self.baselines]
                 path = Path(run_dir) / "samples" / f"{name}.png"
                 save_grid(path, images[:k], masks[:k], panels, self.config.upscale)
