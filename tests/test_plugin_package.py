@@ -48,7 +48,7 @@ def run_cli(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProce
     """The real command line in a fresh process (so discovery sees the environment given)."""
     full_env = {**os.environ, "COLUMNS": "200", **env}
     return subprocess.run([sys.executable, "-m", "pixelzoo", *args], cwd=cwd, env=full_env,
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=600)
 
 
 def test_list_shows_row_conv_with_its_distribution_and_version(capsys, monkeypatch) -> None:

@@ -15,7 +15,7 @@ def run_py(code: str, **env: str) -> subprocess.CompletedProcess:
     import os
 
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env={**os.environ, **env}, timeout=120)
+                          env={**os.environ, **env}, timeout=600)
 
 
 def test_listing_imports_no_plugin_and_no_torch():

@@ -46,7 +46,7 @@ def test_signal_from_outside(tiny_recipe, tmp_path, straight, signum, code):
     proc = _start(tiny_recipe, tmp_path, {"PZ_STEP_DELAY": "0.05"})
     _wait_for(proc, "STEP 5")
     proc.send_signal(signum)
-    out, _ = proc.communicate(timeout=120)
+    out, _ = proc.communicate(timeout=600)
     assert proc.returncode == code, out
     flat = " ".join(out.split())
     assert f"{signal.Signals(signum).name}: stopped after step" in flat
