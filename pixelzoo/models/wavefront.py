@@ -98,6 +98,9 @@ class _Plan:
     gather_abs: list[torch.Tensor]  # each step's gather, as rows of the buffer
     final_abs: torch.Tensor      # (C * Hp * Wp,) top-layer rows of the buffer
     n_rows: int                  # rows of the buffer
+    pad_rows: torch.Tensor       # its zero rows
+    top_src: torch.Tensor        # per step's top-layer slots, in step order: the output row
+                                 # each one is (C * Hp * Wp for a padding slot)
 
 
 def _cells(t: int, c: int, l: int, layers: int, hp: int, wp: int) -> list[tuple[int, int]]:
@@ -112,18 +115,21 @@ def _cells(t: int, c: int, l: int, layers: int, hp: int, wp: int) -> list[tuple[
 
 @lru_cache(maxsize=32)
 def _plan_arrays(channels: int, layers: int, hp: int, wp: int
-                 ) -> tuple[list[tuple[int, np.ndarray, np.ndarray]], np.ndarray, np.ndarray]:
+                 ) -> tuple[list[tuple[int, np.ndarray, np.ndarray]], np.ndarray, np.ndarray,
+                            np.ndarray]:
     """The index arrays of every step (see module docs); cached per shape, device-free.
 
     Returns the steps (slots, gather, x_index), the top-layer rows in the concatenation of the
-    steps' top groups, and the same in the one-buffer layout (see `_Plan`).
+    steps' top groups, the same in the one-buffer layout, and `top_src` (see `_Plan`).
     """
     cl = channels * layers
     n_steps = (hp + channels - 2) * layers + wp + layers - 1
     prev: dict[tuple[int, int, int, int], int] = {}
     prev_rows = 0
-    final = np.full(channels * hp * wp, -1, dtype=np.int64)
-    final_abs = np.full(channels * hp * wp, -1, dtype=np.int64)
+    n_cells = channels * hp * wp
+    final = np.full(n_cells, -1, dtype=np.int64)
+    final_abs = np.full(n_cells, -1, dtype=np.int64)
+    top_src = []
     top_offset = 0
     state_at = 1  # row 0 of the buffer is the zero row before step 0
     steps = []
@@ -156,11 +162,16 @@ def _plan_arrays(channels: int, layers: int, hp: int, wp: int
                     final[(c * hp + r) * wp + w] = top_offset + c * m + s
                     final_abs[(c * hp + r) * wp + w] = state_at + i
         steps.append((m, np.concatenate([left, inp, chan]), x_index))
+        src = np.full(channels * m, n_cells, dtype=np.int64)
+        for c in range(channels):
+            for s, (r, w) in enumerate(groups[(layers - 1) * channels + c]):
+                src[c * m + s] = (c * hp + r) * wp + w
+        top_src.append(src)
         top_offset += channels * m
         state_at += cl * m + 1
         prev, prev_rows = pos, cl * m
     assert (final >= 0).all()
-    return steps, final, final_abs
+    return steps, final, final_abs, np.concatenate(top_src)
 
 
 _PLANS: dict[tuple[Any, ...], _Plan] = {}
@@ -174,7 +185,7 @@ def _plan(channels: int, layers: int, hp: int, wp: int, device: torch.device) ->
     key = (channels, layers, hp, wp, str(device))
     plan = _PLANS.get(key)
     if plan is None:
-        arrays, final, final_abs = _plan_arrays(channels, layers, hp, wp)
+        arrays, final, final_abs, top_src = _plan_arrays(channels, layers, hp, wp)
         # one host-to-device copy for all steps; the steps hold views
         flat = torch.from_numpy(np.concatenate([np.concatenate([g, x]) for _, g, x in arrays]))
         flat = flat.to(device)
@@ -188,9 +199,11 @@ def _plan(channels: int, layers: int, hp: int, wp: int, device: torch.device) ->
         state_at = np.concatenate([[1], 1 + np.cumsum(sizes)]).tolist()
         prev_at = [0] + state_at[:-2]  # where each step's gather reads: the step before
         gather_abs = [s.gather + int(at) for s, at in zip(steps, prev_at)]
+        pad_rows = torch.tensor([0] + [at + size - 1 for at, size in zip(state_at, sizes)])
         plan = _Plan(steps, torch.from_numpy(final).to(device), x_all,
                      [len(s.x_index) for s in steps], state_at[:-1], gather_abs,
-                     torch.from_numpy(final_abs).to(device), state_at[-1])
+                     torch.from_numpy(final_abs).to(device), state_at[-1], pad_rows.to(device),
+                     torch.from_numpy(top_src).to(device))
         _PLANS[key] = plan
     return plan
 
@@ -503,8 +516,9 @@ class _AffineScan(torch.autograd.Function):
         b_i, b_hn = b_i.to(dt), b_hh.detach()[..., 2 * hid:].to(dt).contiguous()
         with torch.autocast(table.device.type, enabled=False):
             xrows = table.index_select(0, plan.x_all).split(plan.x_sizes)
-            # every step's states in one zeroed buffer: the "no neighbour" rows come for free
-            states = table.new_zeros(plan.n_rows, b, hid)
+            # every step's states in one buffer, each step's followed by a zero row: the
+            # "no neighbour" state of the next step's gather
+            states = table.new_empty(plan.n_rows, b, hid).index_fill_(0, plan.pad_rows, 0)
             saved = []
             for t, (step, xr) in enumerate(zip(plan.steps, xrows)):
                 m = step.slots
@@ -559,9 +573,13 @@ class _AffineScan(torch.autograd.Function):
 
         with torch.autocast(d_out.device.type, enabled=False):
             d_out = d_out.to(dt)
-            # gradients of every step's states, in the forward's one-buffer layout
-            d_states = d_out.new_zeros(plan.n_rows, b, hid).index_copy_(0, plan.final_abs,
-                                                                         d_out)
+            # gradients of every step's states, in the forward's one-buffer layout, each step's
+            # filled when its turn comes: the top layer's from the output, the rest zero
+            d_states = d_out.new_empty(plan.n_rows, b, hid)
+            d_tops = torch.cat([d_out, d_out.new_zeros(1, b, hid)]).index_select(0, plan.top_src)
+            top_end = d_tops.shape[0]
+            w_hh_t, wx_t, wa_t, p_t, w_ih_t, a_t = (None if w is None else _t(w)
+                                                    for w in (w_hh, wx, wa, p, w_ih, a))
             d_x = d_out.new_empty(plan.x_all.shape[0], b, width)  # layer-0 table rows
             d_p, d_a, d_wx, d_wa, d_w_ih, d_w_hh = map(zeros, (p, a, wx, wa, w_ih, w_hh))
             d_b0 = d_out.new_zeros(channels, 1, 3 * hid) if wx is not None else None
@@ -580,38 +598,41 @@ class _AffineScan(torch.autograd.Function):
                 left = got[:gm].view(groups, mb, hid)
                 inp = got[gm:2 * gm].view(groups, mb, hid)
                 chan = got[2 * gm:].view(channels, mb, hid)
+                at = plan.state_at[t]
+                d_states[at:at + gm - channels * m].zero_()
+                d_states[at + gm - channels * m:at + gm] = d_tops[top_end - channels * m:top_end]
+                top_end -= channels * m
                 if d_got_next is not None:
                     d_states.index_add_(0, plan.gather_abs[t + 1], d_got_next)
                 dgi = d_out.new_empty(groups, mb, 3 * hid)
                 dgh = torch.empty_like(dgi)
                 dhp = torch.empty_like(n)
-                at = plan.state_at[t]
                 gates_backward(d_states[at:at + gm].view(groups, mb, hid), rz, n, ghn, left, dgi,
                                dgh, dhp)
                 one = ones[..., :mb]
                 # gradients of this step's inputs: the neighbours and the table rows
                 d_got = d_out.new_empty(2 * gm + channels * m, b, hid)
-                torch.baddbmm(dhp, dgh, _t(w_hh), out=d_got[:gm].view(groups, mb, hid))
+                torch.baddbmm(dhp, dgh, w_hh_t, out=d_got[:gm].view(groups, mb, hid))
                 d_inp = d_got[gm:2 * gm].view(groups, mb, hid)
                 d_chan = d_got[2 * gm:].view(channels, mb, hid)
                 dgi0 = dgi[:channels]
                 if wx is not None:
-                    du = torch.bmm(dgi0, _t(wx))
+                    du = torch.bmm(dgi0, wx_t)
                     d_wx.baddbmm_(_t(u), dgi0)
                     d_b0.baddbmm_(one[:channels], dgi0)
                     if wa is not None:
-                        torch.bmm(dgi0, _t(wa), out=d_inp[:channels])
+                        torch.bmm(dgi0, wa_t, out=d_inp[:channels])
                         d_wa.baddbmm_(_t(inp[:channels]), dgi0)
                 else:
                     du = dgi0
                 if p is not None:
-                    torch.bmm(du, _t(p), out=d_inp[:channels])
+                    torch.bmm(du, p_t, out=d_inp[:channels])
                     d_p.baddbmm_(_t(inp[:channels]), du)
                 if up:
-                    torch.bmm(dgi[channels:], _t(w_ih), out=d_inp[channels:])
+                    torch.bmm(dgi[channels:], w_ih_t, out=d_inp[channels:])
                 d_chan[0].zero_()
                 if channels > 1:
-                    torch.bmm(du[1:], _t(a[1:]), out=d_chan[1:])
+                    torch.bmm(du[1:], a_t[1:], out=d_chan[1:])
                     d_a[1:].baddbmm_(_t(chan[1:]), du[1:])
                 d_x[x_end - channels * m:x_end] = du.reshape(channels * m, b, width)
                 x_end -= channels * m

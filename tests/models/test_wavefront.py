@@ -249,10 +249,12 @@ def test_bf16_autocast_runs_close() -> None:
 
 
 def test_plan_covers_every_cell_once() -> None:
-    steps, final, final_abs = wf._plan_arrays(3, 5, 37, 37)
+    steps, final, final_abs, top_src = wf._plan_arrays(3, 5, 37, 37)
     assert len(steps) == (37 + 3 - 2) * 5 + 37 + 5 - 1 == 231
     for f in (final, final_abs):
         assert len(set(f.tolist())) == len(f) == 3 * 37 * 37
+    real = top_src[top_src < 3 * 37 * 37]  # every cell's top state once, plus padding slots
+    assert sorted(real.tolist()) == list(range(3 * 37 * 37))
 
 
 def test_fused_gates_match_autograd() -> None:

@@ -220,7 +220,7 @@ def test_evaluate_and_report(tmp_path) -> None:
         import cv2
 
         pic = cv2.imread(str(png))
-            assert pic.shape[1] > 7 * 8 * task.config.upscale  # seven labelled columns
+        assert pic.shape[1] > 7 * 8 * task.config.upscale  # seven labelled columns
     # the test split's table matches a fresh evaluation of the same weights
     fresh = make_task(masks=[{"type": "center"}, {"type": "seed_blocks"}])
     again = fresh.evaluate(model, fresh.data.test, torch.device("cpu"), 4)
