@@ -96,10 +96,13 @@ def plot(cpu: dict | None, gpu_path: Path | None, png: Path) -> None:
         panels.append((f"{data['device']} (training)", series))
     fig, axes = plt.subplots(1, len(panels), figsize=(6.5 * len(panels), 4.5), squeeze=False)
     for ax, (title, series) in zip(axes[0], panels):
-        for label, pts in series.items():
+        kinds = sorted({label.split(", ", 1)[1] for label in series})
+        colours = dict(zip(kinds, plt.rcParams["axes.prop_cycle"].by_key()["color"]))
+        for label, pts in sorted(series.items()):
             xs, ys = zip(*sorted(pts))
-            style = "--" if label.startswith("reference") else "-"
-            ax.plot(xs, ys, style, marker="o", label=label)
+            impl, kind = label.split(", ", 1)
+            style = "--" if impl == "reference" else ":" if impl == "wavefront" else "-"
+            ax.plot(xs, ys, style, marker="o", color=colours[kind], label=label)
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
         ax.set_xlabel("batch size")
