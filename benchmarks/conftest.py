@@ -19,5 +19,6 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     tr.section("speed-ups measured in this run (mean time, slower path / faster path)")
     for group, times in groups.items():
         base = max(times.values())
-        cells = ", ".join(f"{name} {t * 1e3:,.1f} ms ({base / t:.1f}x)" for name, t in times.items())
+        cells = ", ".join(f"{name} {t * 1e3:,.1f} ms ({base / t:.1f}x)"
+                          for name, t in times.items())
         tr.write_line(f"{group}: {cells}")

@@ -20,6 +20,7 @@ Cases that run out of memory are reported as such and the table goes on.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import sys
 import time
@@ -29,7 +30,7 @@ from typing import Any, Callable
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from seed_setup import infill_loss, seed_batch, seed_model, train_step  # noqa: E402
+from seed_setup import infill_loss, seed_batch, seed_model, set_threads, train_step  # noqa: E402
 
 TARGETS = [("wavefront+graph", "tf32", 256, 8700.0), ("wavefront+graph", "bf16", 512, 20000.0)]
 
@@ -113,12 +114,13 @@ def guarded(fn: Callable[[], float]) -> float | str:
     try:
         return fn()
     except torch.OutOfMemoryError:
-        torch.cuda.empty_cache()
         return "OOM"
     except RuntimeError as exc:  # e.g. a capture failure: report it, keep the table going
+        return f"error: {str(exc).splitlines()[0][:80]}"
+    finally:  # each case's model, graph and activations go before the next case
+        gc.collect()
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
-        return f"error: {str(exc).splitlines()[0][:80]}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -137,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     device = torch.device(args.device)
     cuda = device.type == "cuda"
+    set_threads()
     if cuda:
         torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = not args.no_tf32
         name = torch.cuda.get_device_name(device)

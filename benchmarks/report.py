@@ -101,7 +101,7 @@ def plot(cpu: dict | None, gpu_path: Path | None, png: Path) -> None:
         for label, pts in sorted(series.items()):
             xs, ys = zip(*sorted(pts))
             impl, kind = label.split(", ", 1)
-            style = "--" if impl == "reference" else ":" if impl == "wavefront" else "-"
+            style = "--" if impl == "reference" else "-"
             ax.plot(xs, ys, style, marker="o", color=colours[kind], label=label)
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")

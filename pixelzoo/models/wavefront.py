@@ -14,14 +14,18 @@ states, gathered by index tensors built once per shape (`_plan`).
 
 Inside a step the cells are laid out as (group, slot, batch) with one group per (layer,
 channel), so each group's weights apply to its own slots and the whole step is a handful of
-batched GEMMs (`torch.baddbmm` over the groups' stacked weights) plus one fused gate kernel
-(`pixelzoo.kernels.gru_gates`). Work that does not depend on the recurrence is hoisted out of
-the loop into one large GEMM: for `linear_add`, W_ih (x + a + P h_above + p) becomes the
-precomputed W_ih (x + a + p) plus (W_ih P) h_above, and the channel adapter folds the same way;
-`concat` splits W_ih into its x and h_above columns; `gated` hoists its x projection. Other
-pointwise combiners (plugins) run through their own `combine` / `cell` on the gathered cells,
-still batched per step. All weights are the modules' own parameters (stacked or multiplied
-inside the forward), so gradients reach them as in the reference; nothing is written in place.
+batched GEMMs over the groups' stacked weights plus one fused gate kernel
+(`pixelzoo.kernels.gru_gates`). Work that does not depend on the recurrence leaves the loop:
+the gather of every step's layer-0 inputs is one `index_select`, and for `linear_add` and
+`concat` the input side of layer 0 is either folded (W_ih P and W_ih A as single maps, W_ih x
+precomputed for the whole image: fewer dependent products, used on CUDA) or projected (P h_above
+and A h_chan into the embedding, then W_ih: fewer FLOPs, used on CPU); see `_AffineLayer0`.
+Those two combiners run the whole scan as one autograd node with a hand-written backward
+(`_AffineScan`); `gated` (batched across channels, its x projection hoisted) and any other
+pointwise plugin combiner (through its own `combine` / `cell` on the gathered cells) run the same
+steps through autograd. All weights are the modules' own parameters, stacked or multiplied
+inside the forward, so gradients reach them as in the reference; autograd never sees an
+in-place write.
 
 `supports(model)` says whether the model can use this path; the trainer falls back to the
 reference loop (with a one-line notice) when it cannot.
@@ -506,6 +510,8 @@ class _AffineScan(torch.autograd.Function):
         def cast(t: torch.Tensor | None) -> torch.Tensor | None:
             return None if t is None else t.to(dt)
 
+        in_dtypes = [t.dtype if t is not None else None
+                     for t in (table, p, a, wx, wa, b0, w_ih, b_ih, w_hh, b_hh)]
         p, a, wx, wa, b0, w_ih, w_hh = map(cast, (p, a, wx, wa, b0, w_ih, w_hh))
         # biases enter in the gate kernel: r and z get b_ih + b_hh, n gets b_ih outside and
         # b_hh inside r ⊙ (·); layer 0's b_ih is in its table or in b0
@@ -557,8 +563,7 @@ class _AffineScan(torch.autograd.Function):
             ctx.plan, ctx.dims, ctx.dt, ctx.table_shape = plan, dims, dt, table.shape
             ctx.saved = saved
             ctx.maps = (p, a, wx, wa, w_ih, w_hh)
-            ctx.in_dtypes = [t.dtype if t is not None else None
-                             for t in (table, p, a, wx, wa, b0, w_ih, b_ih, w_hh, b_hh)]
+            ctx.in_dtypes = in_dtypes
         return out
 
     @staticmethod

@@ -21,8 +21,7 @@ from torch import nn
 import pixelzoo.models.wavefront as wf
 from pixelzoo.config import spec
 from pixelzoo.errors import PixelzooError
-from pixelzoo.kernels.gru_gates import gates_backward, gates_forward, gru_gates
-from pixelzoo.kernels.gru_gates import gru_gates_reference
+from pixelzoo.kernels.gru_gates import gru_gates, gru_gates_reference
 from pixelzoo.models.combiners.base import RowContextCombiner
 from pixelzoo.models.rowrnn import RowRNN, RowRNNConfig
 from pixelzoo.registry import registry_for
@@ -341,8 +340,53 @@ def test_triton_scan_in_interpreter() -> None:
     assert "triton ok" in run_triton_check(scan=True)
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+
+
+@pytest.fixture
+def no_tf32():  # noqa: ANN201
+    """True float32 on CUDA for the duration of a test (cuDNN allows TF32 by default)."""
+    old = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
+    yield
+    torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = old
+
+
+@needs_cuda
+@pytest.mark.parametrize("directions", [1, 4])
 @pytest.mark.parametrize("combiner", ["linear_add", "concat", "gated"])
-def test_cuda_matches_reference(combiner: str) -> None:
-    model = build(combiner, "conditional", 1, 3).cuda()
-    compare(model, tokens(3).cuda(), rtol=1e-4)  # TF32 may be on: looser than fp32
+def test_cuda_matches_reference(combiner: str, directions: int, no_tf32: None) -> None:
+    """On CUDA: the folded layer 0 and the Triton gate kernels, against cuDNN's GRU."""
+    model = build(combiner, "conditional", directions, 3).cuda()
+    compare(model, tokens(3).cuda())
+
+
+@needs_cuda
+def test_cuda_graph_step_matches_eager(no_tf32: None) -> None:
+    """A captured training step does what the eager step does, replay after replay."""
+    from pixelzoo.engine.cuda_graphs import GraphedForward, GraphedTrainStep
+
+    def loss_fn(model: RowRNN, tok: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
+        return model(tok, teacher).float().logsumexp(-1).mean()
+
+    models = [build("linear_add", "conditional", 1, 3).cuda() for _ in range(2)]
+    for m in models:
+        m.impl = "wavefront"
+    opts = [torch.optim.Adam(m.parameters(), lr=1e-2, capturable=True) for m in models]
+    batches = [tokens(3, seed=s).cuda() for s in range(3)]
+    teach = [b[:, :, 1:, 1:].clamp(max=255) for b in batches]
+    step = GraphedTrainStep(models[1], opts[1], loss_fn, (batches[0], teach[0]), clip_grad=1.0)
+    for tok, t in zip(batches, teach):
+        opts[0].zero_grad()
+        eager = loss_fn(models[0], tok, t)
+        eager.backward()
+        torch.nn.utils.clip_grad_norm_(models[0].parameters(), 1.0)
+        opts[0].step()
+        graphed = step(tok, t)
+        assert torch.allclose(graphed, eager.detach(), rtol=1e-4, atol=1e-5)
+    for a, b in zip(models[0].parameters(), models[1].parameters()):
+        assert torch.allclose(a, b, rtol=1e-4, atol=1e-5)
+    fwd = GraphedForward(lambda tok, t: models[1](tok, t), (batches[0], teach[0]))
+    with torch.no_grad():
+        want = models[1](batches[2], teach[2])
+    assert torch.allclose(fwd(batches[2], teach[2]), want, rtol=1e-4, atol=1e-5)
