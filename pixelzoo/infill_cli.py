@@ -103,22 +103,13 @@ def load_infill(source: str, device: Any = "cpu") -> LoadedInfill:
                        width=arch["width"], num_classes=None)
     apply_weights(path, model, state)
     model.to(device).eval()
-    _fastest_impl(model)
+    from pixelzoo.models.wavefront import use_fastest_impl
+
+    use_fastest_impl(model)
     task = InfillTask.for_inference(recipe)
     return LoadedInfill(model, task, recipe.data, str(folder), int(arch["channels"]),
                         int(arch["height"]), int(arch["width"]))
 
-
-def _fastest_impl(model: Any) -> None:
-    """Use the wavefront scan when it supports the model, as `pixelzoo run` does."""
-    if not hasattr(model, "impl"):
-        return
-    try:
-        from pixelzoo.models.wavefront import supports
-    except ImportError:
-        return
-    if supports(model)[0]:
-        model.impl = "wavefront"
 
 
 # ------------------------------------------------------------------------------ inputs

@@ -719,3 +719,16 @@ def wavefront_scan(model: Any, tokens: torch.Tensor, direction: int) -> torch.Te
         raise PixelzooError(f"train.fast_path: the wavefront scan cannot run this model ({why}); "
                             "use fast_path: auto or reference")
     return scan_embedded(model, model.embed_inputs(tokens), direction)
+
+
+def use_fastest_impl(model: Any) -> bool:
+    """Switch a RowRNN to the wavefront scan when it supports the model (same numbers, faster).
+
+    Used wherever a trained model is run for inference (`pixelzoo infill`, `compare` grids).
+    """
+    if not hasattr(model, "impl"):
+        return False
+    if supports(model)[0]:
+        model.impl = "wavefront"
+        return True
+    return False

@@ -115,6 +115,8 @@ class InfillExtras:
             return None
         originals, holes = np.concatenate(images), np.concatenate(masks)
         device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        from pixelzoo.models.wavefront import use_fastest_impl
+
         methods = []
         for record in self.records:
             recipe = self._recipe(record)
@@ -125,7 +127,7 @@ class InfillExtras:
                 weights = ck / "last.safetensors"
             load_weights(weights, model, architecture(recipe, model))
             model.to(device).eval()
-            _fastest_impl(model)
+            use_fastest_impl(model)
             methods.append((record.label, task.fill(model, originals, holes, device, "greedy")))
         for method, label in BASELINES.items():
             methods.append((label, inpaint(originals, holes, method)))
@@ -133,14 +135,3 @@ class InfillExtras:
                            title=f"the same holes ({self.final_split()} split), filled by each "
                                  "recipe (greedy) and by OpenCV")
 
-
-def _fastest_impl(model: Any) -> None:
-    """Use the wavefront scan where the model supports it, as training did (same numbers)."""
-    if not hasattr(model, "impl"):
-        return
-    try:
-        from pixelzoo.models.wavefront import supports
-    except ImportError:
-        return
-    if supports(model)[0]:
-        model.impl = "wavefront"
