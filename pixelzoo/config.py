@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 
 
 class PartConfig(BaseModel):
@@ -22,11 +22,29 @@ class PartConfig(BaseModel):
 
 
 class PartSpec(BaseModel):
-    """`{type: name, **params}` as written in a recipe; params are checked by the part's Config."""
+    """`{type: name, **params}` as written in a recipe; params are checked by the part's Config.
+
+    A bare name is shorthand for a part with its defaults: `mask: strokes` is
+    `mask: {type: strokes}`, wherever a part is written (top level, `eval.masks`, nested parts).
+    """
 
     model_config = ConfigDict(extra="allow")
 
     type: str
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_name(cls, data: Any) -> Any:
+        # One rule for every part field, so the shorthand never works in one place and not in
+        # another; `pixelzoo.recipe` expands it the same way before checking the parameters.
+        return {"type": data} if isinstance(data, str) else data
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> dict[str, Any]:
+        # Editors see what the validator accepts: a name, or a mapping with `type`.
+        schema = handler(core_schema)
+        return {"anyOf": [{"type": "string", "description": "a part name, with its defaults"},
+                          schema]}
 
     @property
     def params(self) -> dict[str, Any]:

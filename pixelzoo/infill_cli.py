@@ -228,7 +228,8 @@ def run_infill(source: str, image: str, mask: str, out: str, *, decoding: str | 
     holes, mask_notes = prepare_mask(mask, loaded, tuple(src.shape[:2]))
     notes += mask_notes
     if decoding is None:
-        decoding = "sample" if temperature is not None else "greedy"
+        # the run's own choice (task.fill_decoding): shipped weights name their best decoding
+        decoding = "sample" if temperature is not None else loaded.task.config.fill_decoding
     if temperature is not None:
         if temperature <= 0:
             raise PixelzooError("--temperature must be positive (use --decoding greedy for T=0)")
@@ -292,8 +293,8 @@ def add_parser(subparsers: Any) -> None:
                    help="black/white image, white = hole; or a box in the model's grid")
     p.add_argument("-o", "--output", required=True, help="where to write the filled PNG")
     p.add_argument("--decoding", choices=DECODING_CHOICES, default=None,
-                   help="greedy (default), mean (expected intensity), sample, or the seed's "
-                        "temperature schedule")
+                   help="greedy, mean (expected intensity), sample, or the seed's temperature "
+                        "schedule (default: the run's task.fill_decoding; greedy unless set)")
     p.add_argument("--temperature", type=float, default=None,
                    help="sampling temperature (implies --decoding sample)")
     p.add_argument("--seed", type=int, default=0, help="random seed for sampling")

@@ -4,10 +4,11 @@ A recipe is YAML read with `yaml.safe_load`; it can never name code to import. L
 read the file (and its one `extends:` base, recursively, deep-merged), apply `--set a.b=c`
 overrides, then validate in two stages: the pydantic envelope (`pixelzoo.schema.Recipe`), then
 each part's own `Config`, found through the registries and followed into nested parts (a model's
-combiner and decoder). Every problem is collected with its dotted path (and YAML line where the
-key is written), then reported once as a `RecipeError`. The result is a `ResolvedRecipe` whose
-`data` is the complete, defaults-filled recipe: what `pixelzoo show` prints and what a run saves
-as `config.yaml`.
+combiner and decoder). A part may be written as a bare name, shorthand for `{type: NAME}`
+wherever a part goes (merges and `--set` treat it the same). Every problem is collected with its
+dotted path (and YAML line where the key is written), then reported once as a `RecipeError`. The
+result is a `ResolvedRecipe` whose `data` is the complete, defaults-filled recipe: what
+`pixelzoo show` prints and what a run saves as `config.yaml`.
 """
 
 from __future__ import annotations
@@ -109,17 +110,24 @@ def deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
     """Merge `top` over `base`; mappings merge key by key, anything else is replaced.
 
     A component whose `type` changes is replaced whole, since the old type's parameters would
-    not fit the new one.
+    not fit the new one. A bare part name merges as the `{type: NAME}` it stands for.
     """
     out = copy.deepcopy(base)
     for key, value in top.items():
         old = out.get(key)
+        old, value = _as_part(old, value), _as_part(value, old)
         if (isinstance(old, dict) and isinstance(value, dict)
                 and not ("type" in value and old.get("type") != value.get("type"))):
             out[key] = deep_merge(old, value)
         else:
             out[key] = copy.deepcopy(value)
     return out
+
+
+def _as_part(value: Any, other: Any) -> Any:
+    """A bare name that meets a mapping is a part name: `{type: NAME}`, so the shorthand merges
+    and takes `--set` keys like the mapping it stands for (see `PartSpec`)."""
+    return {"type": value} if isinstance(value, str) and isinstance(other, dict) else value
 
 
 def _load_chain(path: Path, seen: tuple[Path, ...] = ()) -> tuple[dict[str, Any], list]:
@@ -161,11 +169,13 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
         node: Any = out
         for i, part in enumerate(parts[:-1]):
             if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+                node[int(part)] = _as_part(node[int(part)], {})
                 node = node[int(part)]
                 continue
             if not isinstance(node, dict):
                 problems.append(f"--set {key}: '{'.'.join(parts[:i])}' is not a section")
                 break
+            node[part] = _as_part(node.get(part), {})
             if not isinstance(node.get(part), (dict, list)):
                 node[part] = {}
             node = node[part]
@@ -274,7 +284,7 @@ class _Validator:
     def part(self, spec: Any, kind: str, path: Path_) -> dict[str, Any] | None:
         """Validate one `{type: ..., **params}` part; return its resolved dict."""
         reg = registry_for(kind)
-        if isinstance(spec, str):  # `combiner: concat` is shorthand for `{type: concat}`
+        if isinstance(spec, str):  # `mask: strokes` is shorthand for `{type: strokes}`
             spec = {"type": spec}
         if not isinstance(spec, dict):
             self.add(path, f"expected a {reg.singular} like {{type: NAME, ...}}, "

@@ -2,10 +2,10 @@
 
 This is stage one of recipe validation. It fixes the top-level keys (`dataset`, `mask`, `model`,
 `task`, `train`, `eval`, `seed`, ...) and the core-owned sections (`train`, `eval`) with
-`extra="forbid"`. Component sections are `PartSpec`s (`{type: name, **params}`); their
-parameters are checked in stage two by each plugin's own `Config` (see `pixelzoo.recipe`).
-The JSON schema for editors (`pixelzoo schema`) and the recipe reference in `docs/` are generated
-from these classes.
+`extra="forbid"`. Component sections are `PartSpec`s (`{type: name, **params}`, or a bare name
+for a part with its defaults); their parameters are checked in stage two by each plugin's own
+`Config` (see `pixelzoo.recipe`). The JSON schema for editors (`pixelzoo schema`) and the recipe
+reference in `docs/` are generated from these classes.
 """
 
 from __future__ import annotations
@@ -55,7 +55,9 @@ class TrainConfig(Strict):
     tf32: bool = Field(True, description="allow TF32 matmuls on CUDA")
     fast_path: Literal["auto", "reference", "wavefront"] = Field(
         "auto", description="RowRNN implementation: auto picks the fastest that supports the model")
-    cuda_graphs: bool = Field(False, description="capture the training step in a CUDA graph")
+    cuda_graphs: bool = Field(
+        False, description="capture the training step in a CUDA graph and replay it (one CUDA "
+                           "device, adam or adamw); elsewhere a notice and eager steps")
     num_threads: int | None = Field(None, ge=1, description="torch CPU threads (None: default)")
     checkpoint_every: int | None = Field(
         None, ge=1, description="also write a step checkpoint every N optimizer steps")
@@ -73,7 +75,9 @@ class EvalConfig(Strict):
     limit: int | None = Field(None, ge=1, description="evaluate on the first N images only")
     seed: int = Field(1234, description="seed of the fixed evaluation mask set")
     masks: list[Annotated[PartSpec, Kind("masks")]] = Field(
-        default_factory=list, description="fixed evaluation mask sets (infill)")
+        default_factory=list,
+        description="fixed evaluation mask sets (infill), each a name or {type: NAME, ...}, "
+                    "e.g. [demo_hole, strokes]; empty: demo_hole, seed_blocks, strokes")
     baselines: list[Literal["telea", "ns"]] = Field(
         default_factory=list, description="OpenCV classic inpainting baselines (infill)")
     decoding: list[str] = Field(
@@ -91,7 +95,8 @@ class Recipe(Strict):
     seed: int = Field(0, description="seeds python, numpy and torch (offset per rank)")
     deterministic: bool = Field(False, description="torch deterministic algorithms")
     dataset: Annotated[PartSpec, Kind("datasets")] = Field(
-        description="where images come from; see Datasets below")
+        description="where images come from, e.g. digits or {type: digits, limit: 64}; "
+                    "see Datasets below")
     mask: Annotated[PartSpec, Kind("masks")] | None = Field(
         None, description="training hole masks (infill)")
     model: Annotated[PartSpec, Kind("models")] = Field(description="see Models below")

@@ -78,6 +78,7 @@ def test_fills_a_png_with_a_mask_png(run_dir, face, tmp_path, capsys) -> None:
     assert side.is_file() and cv2.imread(str(side)).shape[1] > 3 * 36 * 8
     text = capsys.readouterr().out
     assert "preprocessed like the run's dataset" in text and "out.png" in text
+    assert "(greedy)" in text  # a run that names no task.fill_decoding fills greedily
 
 
 def test_box_mask_and_sampling(run_dir, face, tmp_path) -> None:

@@ -63,6 +63,26 @@ def test_infill_with_the_shipped_weights(tmp_path) -> None:
     assert not (filled[:, hole] == 0).all()
 
 
+def test_infill_defaults_to_the_weights_own_decoding(tmp_path, capsys) -> None:
+    """Without --decoding, the shipped weights fill with the decoding their config names
+    (`mean`, the one that beats OpenCV), and give the same pixels as asking for it."""
+    from pixelzoo.data.toon import generate
+
+    face = generate(1, seed=5, split="test")[0][0]
+    path = tmp_path / "face.png"
+    cv2.imwrite(str(path), np.ascontiguousarray(face.transpose(1, 2, 0)[:, :, ::-1]))
+    outs = {}
+    for name, extra in (("default", []), ("mean", ["--decoding", "mean"]),
+                        ("greedy", ["--decoding", "greedy"])):
+        outs[name] = tmp_path / f"{name}.png"
+        assert main(["infill", "toon_infill", "--image", str(path), "--mask", "box:12,10,8,12",
+                     "-o", str(outs[name]), *extra]) == 0
+    assert "(mean)" in capsys.readouterr().out.splitlines()[0]
+    px = {k: cv2.imread(str(v)) for k, v in outs.items()}
+    assert (px["default"] == px["mean"]).all()
+    assert (px["default"] != px["greedy"]).any()
+
+
 def test_shipped_weights_beat_opencv_on_toon_test_faces() -> None:
     """The quality bar, on 64 toon test faces (never trained on): the `mean` decoding beats
     TELEA and NS on hole PSNR and SSIM for the demo hole and the seed_blocks set."""

@@ -59,7 +59,10 @@ class DataSplits:
     test: ImageSet
     num_classes: int | None = None
     class_names: list[str] | None = None
-    notes: list[str] = field(default_factory=list)  # e.g. "real set not found, using toon"
+    # One-line notices for the user, e.g. "real set not found, using toon". A dataset returns them
+    # rather than logging them: whoever presents the data shows each once (`pixelzoo run` prints
+    # them on rank 0 and keeps them in summary.json), so they never appear twice or per rank.
+    notes: list[str] = field(default_factory=list)
     bad_files: list[str] = field(default_factory=list)  # skipped unreadable images
     attributes: dict[str, Any] | None = None  # per-split attribute tables, where present
 

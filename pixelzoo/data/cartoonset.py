@@ -7,14 +7,14 @@ cv2 decode, BGR to RGB, centre crop 300x300, area resize to 36x36; crop and size
 Attribute names come from the CSV files themselves. Splits are assigned by a hash of each file's
 stem, so adding images never moves existing ones and a PNG and a JPEG copy of one face agree; the
 split ignores `seed` on purpose, so every run and every model compared sees the same test set.
-When the folder is missing and the recipe says `fallback: toon`, one line explains where the real
-set belongs and the built-in `toon` generator stands in for it.
+When the folder is missing and the recipe says `fallback: toon`, the built-in `toon` generator
+stands in for it and the returned `notes` carry one line saying so and where the real set belongs
+(returned, not logged: the caller shows notes once, e.g. `pixelzoo run` on rank 0).
 """
 
 from __future__ import annotations
 
 import csv
-import logging
 import os
 from pathlib import Path
 from typing import Literal
@@ -26,8 +26,6 @@ from pixelzoo.data.base import DataSplits, Dataset, DatasetConfig, Geometry, Ima
 from pixelzoo.data.images import find_images, handle_bad, load_folder_splits
 from pixelzoo.data.splits import check_fractions, hash_split
 from pixelzoo.errors import DataError
-
-log = logging.getLogger(__name__)
 
 DOWNLOAD_HINT = ("download cartoonset10k from https://google.github.io/cartoonset/ (or Kaggle) "
                  "and unpack its csXXXX.png files")
@@ -168,7 +166,6 @@ class CartoonSetDataset(Dataset):
         cfg = self.config
         note = (f"cartoonset: the real Cartoon Set was not found at {cfg.root} ({DOWNLOAD_HINT} "
                 "there to use it); using the built-in 'toon' generator instead")
-        log.warning(note)
         toon_cls = DATASETS.get("toon")
         wanted = {"size": cfg.size, "crop": cfg.crop, "limit": cfg.limit, "seed": cfg.seed,
                   "val_fraction": cfg.val_fraction, "test_fraction": cfg.test_fraction,

@@ -16,7 +16,10 @@ Trust is the point of this module:
   read-only folder) stops the run with a clear error and leaves the last good checkpoint intact.
   A lock on the run folder keeps two runs from writing into it at once.
 - Graceful interrupts. SIGINT/SIGTERM finish the current step, write `last`, print the command
-  that resumes, and exit with 128 + the signal number (130, 143). A second Ctrl-C stops at once.
+  that resumes, and exit with 128 + the signal number (130, 143). During an evaluation they stop
+  between two batches: at an epoch's end `last` is written with that evaluation owed (a resume
+  repeats it first); in the final evaluation and report the checkpoints are left as they are (a
+  resume redoes them). A second Ctrl-C stops at once.
 - Distributed. Under torchrun the model is wrapped in DDP; `train.batch_size` is the global batch
   (each rank takes batch_size / world_size). Decisions that must agree (stop, budget reached,
   diverged) are all-reduced every step; checkpoints are collective (every rank's RNG state is
@@ -24,10 +27,15 @@ Trust is the point of this module:
   the full split deterministically and every rank reports rank 0's numbers, so they agree exactly
   whatever the task's metrics are (the task API returns averages, not sums, so sharding the split
   could not be reduced exactly).
+- CUDA graphs. With `train.cuda_graphs: true` on one CUDA device, the first full-size step is
+  captured (forward, backward, clipping, Adam) from the task's `capture_inputs` / `capture_loss`
+  split and every later one replays it; anywhere else the same recipe trains eagerly, with a
+  one-line notice. Checkpoints hold one optimizer form either way, so runs resume across modes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -51,6 +59,10 @@ from pixelzoo.engine.build import architecture, build_all, count_parameters
 from pixelzoo.engine.checkpoint import (ArchitectureMismatch, apply_weights, list_checkpoints,
                                         paths, read_checkpoint, read_weights,
                                         rng_state, set_rng_state, stem_of, write_checkpoint)
+from pixelzoo.engine.cuda_graphs import (CAPTURABLE_OPTIMIZERS, GraphedTrainStep,
+                                         load_optimizer_state, load_scheduler_state,
+                                         portable_optimizer_state, portable_scheduler_state,
+                                         use_tensor_lr)
 from pixelzoo.engine.metrics_log import append_metrics, read_metrics, truncate_metrics
 from pixelzoo.engine.seeding import (is_nondeterminism_error, restore_determinism,
                                      seed_everything, set_deterministic)
@@ -72,11 +84,15 @@ class RunResult:
 
 
 class Interrupted(Exception):
-    """Raised inside the loop after SIGINT/SIGTERM, once the step and its checkpoint are done."""
+    """Raised after SIGINT/SIGTERM at a safe point: after a training step and its checkpoint, or
+    between two evaluation batches. `during` says where: "" (training), "eval" (an end-of-epoch
+    evaluation; `last` was written with it still owed) or "final" (the final evaluation and
+    report; training was done and the checkpoints are left as they were)."""
 
-    def __init__(self, signum: int):
+    def __init__(self, signum: int, during: str = ""):
         super().__init__(signum)
         self.signum = signum
+        self.during = during
 
 
 def pick_device(name: str) -> torch.device:
@@ -118,12 +134,17 @@ def find_latest_run(root: Path, stem: str) -> Path | None:
     return max(runs, key=_run_order) if runs else None
 
 
-def make_optimizer(params: Any, cfg: Any) -> torch.optim.Optimizer:
+def make_optimizer(params: Any, cfg: Any, *, capturable: bool = False) -> torch.optim.Optimizer:
+    """The recipe's optimizer; `capturable` (Adam, AdamW) for a step captured in a CUDA graph."""
     o = cfg.optimizer
     if o.type == "adam":
-        return torch.optim.Adam(params, lr=o.lr, weight_decay=o.weight_decay)
+        return torch.optim.Adam(params, lr=o.lr, weight_decay=o.weight_decay,
+                                capturable=capturable)
     if o.type == "adamw":
-        return torch.optim.AdamW(params, lr=o.lr, weight_decay=o.weight_decay)
+        return torch.optim.AdamW(params, lr=o.lr, weight_decay=o.weight_decay,
+                                 capturable=capturable)
+    if capturable:
+        raise ValueError(f"optimizer {o.type!r} cannot be captured; use {CAPTURABLE_OPTIMIZERS}")
     return torch.optim.SGD(params, lr=o.lr, momentum=o.momentum, weight_decay=o.weight_decay)
 
 
@@ -192,6 +213,11 @@ class Trainer:
         self._determinism: Any = None
         self._partial = _Partial()
         self._epoch_metric: float | None = None
+        # the `stopped_early` of an end-of-epoch evaluation under way (None: none is); saved in
+        # the state, so a run stopped during that evaluation repeats it when resumed
+        self._pending_eval: str | None = None
+        self._graphs = False  # replay full-size steps from a CUDA graph (train.cuda_graphs)
+        self._graph: Any = None  # the GraphedTrainStep, captured at the first full-size step
 
     # ------------------------------------------------------------------ setup
     def _setup(self) -> None:
@@ -225,7 +251,8 @@ class Trainer:
             # DDP copies rank 0's initial weights to every rank here
             self.train_model = DDP(self.model, device_ids=[self.device.index]
                                    if self.device.type == "cuda" else None)
-        self.optimizer = make_optimizer(self.model.parameters(), cfg)
+        self._graphs = self._plan_graphs()
+        self.optimizer = make_optimizer(self.model.parameters(), cfg, capturable=self._graphs)
         n_train = len(self.data.train)
         world = self.dist.world_size
         per_rank = cfg.batch_size // world
@@ -245,6 +272,8 @@ class Trainer:
                                 f"set ({n_train} images)")
         self.steps_per_epoch = min(steps, cfg.steps_per_epoch or steps)
         self.scheduler = make_scheduler(self.optimizer, cfg, self.steps_per_epoch * cfg.epochs)
+        if self._graphs:
+            use_tensor_lr(self.optimizer)  # after the scheduler: see use_tensor_lr
         self.metric_name = self.env_cfg.eval.metric or self.task.default_metric
         self.metric_mode = self.task.metric_mode(self.metric_name)
         self.epoch, self.step_in_epoch, self.global_step = 0, 0, 0
@@ -252,6 +281,32 @@ class Trainer:
         self.trained_seconds = 0.0
         self.images_seen = 0
         self._prepare_run_dir()
+
+    def _plan_graphs(self) -> bool:
+        """Whether `train.cuda_graphs` can capture the step here; else one line saying why not.
+
+        Under torchrun the step stays eager: DDP's gradient all-reduce would have to be captured
+        too (NCCL without async error handling, DDP-specific warm-up), which no test here can
+        check. The recipe still runs, so the same recipe works everywhere.
+        """
+        if not self.cfg.cuda_graphs:
+            return False
+        why = ""
+        if self.device.type != "cuda":
+            why = f"ignored on {self.device.type} (CUDA only)"
+        elif self.dist.enabled:
+            why = ("not used under torchrun (DDP's gradient all-reduce is not captured); "
+                   "eager steps")
+        elif self.cfg.optimizer.type not in CAPTURABLE_OPTIMIZERS:
+            why = (f"optimizer '{self.cfg.optimizer.type}' cannot be captured (use adam or "
+                   "adamw); eager steps")
+        elif not self.task.supports_capture():
+            why = (f"task '{self.recipe.data['task']['type']}' has no capture_inputs/"
+                   "capture_loss split; eager steps")
+        if why:
+            self._note(f"train.cuda_graphs: {why}", "yellow")
+            return False
+        return True
 
     def _select_impl(self) -> None:
         mode = self.cfg.fast_path
@@ -495,11 +550,13 @@ class Trainer:
         return {
             "epoch": self.epoch, "step_in_epoch": self.step_in_epoch,
             "global_step": self.global_step, "best": self.best,
+            "pending_eval": self._pending_eval,
             "metric": self.metric_name, "metric_mode": self.metric_mode,
             "trained_seconds": self.trained_seconds, "images_seen": self.images_seen,
-            "optimizer": self.optimizer.state_dict(),
+            # one form whether the step was captured or not, so either kind of run resumes it
+            "optimizer": portable_optimizer_state(self.optimizer),
             "optimizer_type": type(self.optimizer).__name__,
-            "scheduler": self.scheduler.state_dict(),
+            "scheduler": portable_scheduler_state(self.scheduler),
             "scaler": None,  # fp32 and bf16 need no GradScaler
             "rng": [r["rng"] for r in ranks],
             "partial": [r["partial"] for r in ranks],
@@ -560,8 +617,8 @@ class Trainer:
                          f"{type(self.optimizer).__name__}): starting its state fresh")
         else:
             try:
-                self.optimizer.load_state_dict(state["optimizer"])
-                self.scheduler.load_state_dict(state["scheduler"])
+                load_optimizer_state(self.optimizer, state["optimizer"])
+                load_scheduler_state(self.scheduler, state["scheduler"])
             except (ValueError, KeyError, RuntimeError, TypeError) as exc:
                 raise CheckpointError(f"{s_path}: its optimizer state does not fit this recipe's "
                                       f"model and optimizer ({exc})") from None
@@ -586,6 +643,7 @@ class Trainer:
                          f"{self.metric_name}): the best value starts afresh")
         self.trained_seconds = float(state.get("trained_seconds", 0.0))
         self.images_seen = int(state.get("images_seen", 0))
+        self._pending_eval = state.get("pending_eval")
         rngs = state["rng"] if isinstance(state["rng"], list) else [state["rng"]]
         partials = state.get("partial") or []
         if len(rngs) == world:
@@ -643,14 +701,55 @@ class Trainer:
         if self.data.train.labels is not None:
             labels = torch.from_numpy(self.data.train.labels[idx]).to(self.device)
         self.train_model.train()
+        if self._graphs and len(idx) == self.per_rank_batch:  # a smaller batch runs eager
+            loss = self._graphed_step(images, labels, self._step_rng(epoch, step))
+            if loss is not None:
+                self.scheduler.step()
+                return loss
         autocast = torch.autocast(self.device.type, dtype=torch.bfloat16,
                                   enabled=self.cfg.precision == "bf16")
-        try:
+        with self._explain_nondeterminism():
             with autocast:
                 loss, _ = self.task.training_loss(self.train_model, images, labels,
                                                   self._step_rng(epoch, step))
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
+        if self.cfg.clip_grad:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.clip_grad)
+        self.optimizer.step()
+        self.scheduler.step()
+        return float(loss.detach())
+
+    def _graphed_step(self, images: torch.Tensor, labels: torch.Tensor | None,
+                      rng: np.random.Generator) -> float | None:
+        """One step replayed from the CUDA graph (captured now if not yet); None: run eager.
+
+        The task draws this step's holes and targets on the host with the step's generator,
+        exactly as `training_loss` would; the graph then does the device work. A capture that
+        fails (an operation of the model that cannot be recorded) leaves the model and the
+        optimizer as they were, says so once, and the run continues with eager steps.
+        """
+        inputs = self.task.capture_inputs(images, labels, rng)
+        if self._graph is None:
+            try:
+                with self._explain_nondeterminism():
+                    self._graph = GraphedTrainStep(
+                        self.train_model, self.optimizer, self.task.capture_loss, inputs,
+                        clip_grad=self.cfg.clip_grad,
+                        autocast_dtype=torch.bfloat16 if self.cfg.precision == "bf16" else None)
+            except RuntimeError as exc:
+                self._graphs = False
+                first = (str(exc).splitlines() or [type(exc).__name__])[0]
+                self._note(f"train.cuda_graphs: capture failed ({first}); eager steps", "yellow")
+                return None
+        return float(self._graph(*inputs))  # reading the loss waits for the replay
+
+    @contextlib.contextmanager
+    def _explain_nondeterminism(self) -> Any:
+        """Turn deterministic mode's error for an operation without such a kernel into a
+        PixelzooError that says what to do."""
+        try:
+            yield
         except RuntimeError as exc:
             if self.env_cfg.deterministic and is_nondeterminism_error(exc):
                 raise PixelzooError(f"deterministic: true, but an operation of this model has no "
@@ -658,11 +757,6 @@ class Trainer:
                                     f"{str(exc).splitlines()[0]} Set deterministic: false (or "
                                     "use another device).") from None
             raise
-        if self.cfg.clip_grad:
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.clip_grad)
-        self.optimizer.step()
-        self.scheduler.step()
-        return float(loss.detach())
 
     def _install_signals(self) -> None:
         def handler(signum: int, frame: Any) -> None:
@@ -692,8 +786,35 @@ class Trainer:
             self.device)
         return int(flags[0]), bool(flags[1]), bool(flags[2])
 
-    def evaluate(self, split: str | None = None) -> dict[str, float]:
-        """The task's metrics on `split` (eval.split by default), identical on every rank."""
+    @contextlib.contextmanager
+    def _stoppable(self, during: str, *, agreed: bool) -> Any:
+        """Let a stop signal end the task's evaluation between two batches (the task calls
+        `check_interrupt`), raising `Interrupted(signum, during)`.
+
+        `agreed`: the ranks all-reduce the flag at every check, as the training loop does after
+        every step, so all stop at the same batch even when only one got the signal; the task
+        calls the check equally often on every rank. The report runs on rank 0 alone, so its
+        check (agreed=False) reads rank 0's own flag and needs no other rank.
+        """
+
+        def check() -> None:
+            flag = float(self._stop_signal or 0)
+            if agreed:
+                flag = dist_env.all_reduce_max(self.dist, [flag], self.device)[0]
+            if flag:
+                raise Interrupted(int(flag), during)
+
+        self.task.interrupt_check = check
+        try:
+            yield
+        finally:
+            self.task.interrupt_check = None
+
+    def evaluate(self, split: str | None = None, *, during: str = "eval") -> dict[str, float]:
+        """The task's metrics on `split` (eval.split by default), identical on every rank.
+
+        A stop signal ends it between two batches with `Interrupted(signum, during)`.
+        """
         ev = self.env_cfg.eval
         name = split or ev.split
         data = getattr(self.data, name)
@@ -701,7 +822,8 @@ class Trainer:
             data = self.data.test
         data = data.take(ev.limit)
         self.model.eval()
-        metrics = self.task.evaluate(self.model, data, self.device, ev.batch_size)
+        with self._stoppable(during, agreed=True):
+            metrics = self.task.evaluate(self.model, data, self.device, ev.batch_size)
         if not self.dist.enabled:
             return metrics
         every: list[Any] = dist_env.all_gather_object(self.dist, metrics)
@@ -754,17 +876,22 @@ class Trainer:
         self._install_signals()
         last_metrics: dict[str, float] = {}
         stopped_early = ""
-        if cfg.max_minutes and self.epoch < cfg.epochs and \
-                self.trained_seconds >= cfg.max_minutes * 60:
-            stopped_early = f"time budget of {cfg.max_minutes} min reached"
-            self._note(f"{stopped_early} already; raise train.max_minutes to train further",
-                       "yellow")
         progress = Progress(TextColumn("[bold]epoch {task.fields[epoch]}"), BarColumn(),
                             MofNCompleteColumn(), TextColumn("loss {task.fields[loss]}"),
                             TextColumn("{task.fields[ips]} img/s"), TimeElapsedColumn(),
                             TimeRemainingColumn(), console=self.console,
                             disable=self.quiet or not main, transient=False)
         try:
+            if self._pending_eval is not None:
+                # `last` was written by a stop during an end-of-epoch evaluation: finish that
+                # epoch's end first (its row, `best`, the history), as the stopped run would
+                # have, whatever the budget says now
+                last_metrics = self._end_epoch(self.epoch, self._pending_eval)
+            if cfg.max_minutes and self.epoch < cfg.epochs and \
+                    self.trained_seconds >= cfg.max_minutes * 60:
+                stopped_early = f"time budget of {cfg.max_minutes} min reached"
+                self._note(f"{stopped_early} already; raise train.max_minutes to train further",
+                           "yellow")
             with progress:
                 while self.epoch < cfg.epochs and not stopped_early:
                     epoch = self.epoch
@@ -814,18 +941,29 @@ class Trainer:
                     progress.update(bar, visible=False)
                     last_metrics = self._end_epoch(epoch, stopped_early)
                     stop, _, _ = self._agree()
-                    if stop:  # a signal during evaluation: `last` was just written
+                    if stop:  # a signal after the last evaluation batch: `last` was just written
                         raise Interrupted(stop)
+            return self._finish(last_metrics, stopped_early)
         except Interrupted as exc:
             if main:
-                assert self.run_dir is not None
-                self._print(f"\n{signal.Signals(exc.signum).name}: stopped after step "
-                            f"{self.global_step} (epoch {self.epoch + 1}, step "
-                            f"{self.step_in_epoch}); checkpoint written to "
-                            f"{self.run_dir / 'checkpoints' / 'last'}.", "yellow")
+                self._print(f"\n{signal.Signals(exc.signum).name}: {self._stopped_at(exc)}",
+                            "yellow")
                 self._print(f"Resume with: {self._resume_command()}")
             raise SystemExit(128 + exc.signum) from None
-        return self._finish(last_metrics, stopped_early)
+
+    def _stopped_at(self, exc: Interrupted) -> str:
+        """Where a stop signal ended the run and what a resume does, for the one-line report."""
+        assert self.run_dir is not None
+        last = self.run_dir / "checkpoints" / "last"
+        if exc.during == "final":
+            return (f"stopped during the final evaluation and report; training is complete and "
+                    f"the checkpoints are unchanged ({last}); a resume redoes the report.")
+        if exc.during == "eval":
+            return (f"stopped during the evaluation of epoch {self.epoch + 1} (after step "
+                    f"{self.global_step}); checkpoint written to {last}; a resume repeats that "
+                    "evaluation.")
+        return (f"stopped after step {self.global_step} (epoch {self.epoch + 1}, step "
+                f"{self.step_in_epoch}); checkpoint written to {last}.")
 
     def _end_epoch(self, epoch: int, stopped_early: str) -> dict[str, float]:
         """Row, evaluation, checkpoints and history at the end of an epoch (or a budget stop)."""
@@ -837,14 +975,24 @@ class Trainer:
             "epoch": epoch + 1,
             "train_loss": sums[0] / max(sums[1], 1),
             "train_images_per_s": p.images / max(seconds, 1e-9),
-            "lr": self.optimizer.param_groups[0]["lr"],
+            "lr": self._lr(),
             "epoch_seconds": seconds,
         }
         complete = self.step_in_epoch >= self.steps_per_epoch
         is_last = epoch + 1 == cfg.epochs or bool(stopped_early)
         metrics: dict[str, float] = {}
         if (epoch + 1) % ev.every == 0 or is_last:
-            metrics = self.evaluate()
+            self._pending_eval = stopped_early
+            try:
+                metrics = self.evaluate()
+            except Interrupted:
+                # Stopped between two evaluation batches. The epoch's steps are done and nothing
+                # is advanced yet, so `last` can hold this point with the evaluation owed: a
+                # resume repeats it (same weights, same fixed sets), which keeps the row, `best`
+                # and the history exactly as an uninterrupted run has them.
+                self.save_checkpoint("last")
+                raise
+            self._pending_eval = None
             row.update(metrics)
         if complete:
             self.epoch += 1
@@ -864,6 +1012,18 @@ class Trainer:
         self._on_main(lambda: self._promote(improved, value is not None and complete))
         self._epoch_metric = None
         return metrics
+
+    def _lr(self) -> float:
+        """The learning rate of the next step, as the schedule computes it.
+
+        With `train.cuda_graphs` the optimizer holds it as a float32 tensor; the schedule's own
+        float keeps metrics.csv the same whichever way the step ran.
+        """
+        lr = self.optimizer.param_groups[0]["lr"]
+        if torch.is_tensor(lr) and isinstance(self.scheduler, torch.optim.lr_scheduler.LambdaLR):
+            s = self.scheduler
+            return float(s.base_lrs[0] * s.lr_lambdas[0](s.last_epoch))
+        return float(lr)
 
     def _log_epoch(self, row: dict[str, Any]) -> None:
         assert self.run_dir is not None
@@ -936,12 +1096,16 @@ class Trainer:
         best_state = self._on_main(read_best)
         if best_state is not None:
             apply_weights(best_w, self.model, best_state)
-        final = self.evaluate(ev.final_split)
+        # A stop signal here ends the run with the checkpoints as they are (the model now holds
+        # `best`, so writing `last` would be wrong) and no summary.json; a resume redoes this.
+        final = self.evaluate(ev.final_split, during="final")
         report: dict[str, Any] = {}
         if main:
             self.model.eval()
             split = getattr(self.data, ev.final_split)
-            report = self.task.report(self.model, split.take(ev.limit), self.device, self.run_dir)
+            with self._stoppable("final", agreed=False):
+                report = self.task.report(self.model, split.take(ev.limit), self.device,
+                                          self.run_dir)
             self._print_table(final, report)
         rows = read_metrics(self.run_dir / "metrics.csv") if main else []
         summary = {

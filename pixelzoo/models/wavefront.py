@@ -505,7 +505,7 @@ class _AffineScan(torch.autograd.Function):
                 b_hh: torch.Tensor) -> torch.Tensor:
         channels, layers, b, hid = dims
         groups, up = channels * layers, channels * (layers - 1)
-        dt = table.dtype
+        dt, width = table.dtype, table.shape[-1]
 
         def cast(t: torch.Tensor | None) -> torch.Tensor | None:
             return None if t is None else t.to(dt)
@@ -526,6 +526,21 @@ class _AffineScan(torch.autograd.Function):
             # "no neighbour" state of the next step's gather
             states = table.new_empty(plan.n_rows, b, hid).index_fill_(0, plan.pad_rows, 0)
             saved = []
+            # scratch reused by every step (what the backward needs is allocated per step when
+            # `keep`): fresh allocations per step cost page faults on CPU
+            max_m = max(s.slots for s in plan.steps)
+            scratch = {k: table.new_empty(groups * max_m * b * w)
+                       for k, w in (("gh", 3 * hid), ("gi", 3 * hid), ("rz", 2 * hid),
+                                    ("n", hid), ("ghn", hid), ("u", width))}
+
+            def buf(name: str, *shape: int) -> torch.Tensor:
+                if keep and name != "gh":
+                    return table.new_empty(shape)
+                size = 1
+                for d in shape:
+                    size *= d
+                return scratch[name][:size].view(shape)
+
             for t, (step, xr) in enumerate(zip(plan.steps, xrows)):
                 m = step.slots
                 gm, mb = groups * m, m * b
@@ -534,9 +549,9 @@ class _AffineScan(torch.autograd.Function):
                 inp = got[gm:2 * gm].view(groups, mb, hid)
                 chan = got[2 * gm:].view(channels, mb, hid)
                 xr = xr.view(channels, mb, -1)
-                gi = table.new_empty(groups, mb, 3 * hid)
+                gi = buf("gi", groups, mb, 3 * hid)
                 # layer 0: u = rows + above @ p + chan @ a; gi = u or b0 + u @ wx + above @ wa
-                u = gi[:channels] if wx is None else table.new_empty(xr.shape)
+                u = gi[:channels] if wx is None else buf("u", *xr.shape)
                 if p is not None:
                     torch.baddbmm(xr, inp[:channels], p, out=u)
                 else:
@@ -549,10 +564,10 @@ class _AffineScan(torch.autograd.Function):
                         gi[:channels].baddbmm_(inp[:channels], wa)
                 if up:
                     torch.bmm(inp[channels:], w_ih, out=gi[channels:])
-                gh = torch.bmm(left, w_hh)
-                rz = table.new_empty(groups, mb, 2 * hid)
-                n = table.new_empty(groups, mb, hid)
-                ghn = torch.empty_like(n)
+                gh = torch.bmm(left, w_hh, out=buf("gh", groups, mb, 3 * hid))
+                rz = buf("rz", groups, mb, 2 * hid)
+                n = buf("n", groups, mb, hid)
+                ghn = buf("ghn", groups, mb, hid)
                 at = plan.state_at[t]
                 gates_forward(gi, gh, left, states[at:at + gm].view(groups, mb, hid), rz, n,
                               ghn, b_i, b_hn)
@@ -578,9 +593,16 @@ class _AffineScan(torch.autograd.Function):
 
         with torch.autocast(d_out.device.type, enabled=False):
             d_out = d_out.to(dt)
-            # gradients of every step's states, in the forward's one-buffer layout, each step's
-            # filled when its turn comes: the top layer's from the output, the rest zero
-            d_states = d_out.new_empty(plan.n_rows, b, hid)
+            # Per-step work buffers, allocated once at the largest step's size and reused: fresh
+            # multi-megabyte allocations per step cost page faults on CPU (about a tenth of the
+            # backward at the seed's sizes). `d_st` holds one step's state gradients plus the
+            # "no neighbour" row, in the order the next step's gather reads them.
+            max_m = max(s.slots for s in plan.steps)
+            d_st = d_out.new_empty((groups * max_m + 1) * b * hid)
+            d_gi = d_out.new_empty(groups * max_m * b * 3 * hid)
+            d_gh, d_hp = torch.empty_like(d_gi), d_out.new_empty(groups * max_m * b * hid)
+            d_gots = [d_out.new_empty((2 * groups + channels) * max_m * b * hid) for _ in "ab"]
+            d_u = d_out.new_empty(channels * max_m * b * width) if wx is not None else None
             d_tops = torch.cat([d_out, d_out.new_zeros(1, b, hid)]).index_select(0, plan.top_src)
             top_end = d_tops.shape[0]
             w_hh_t, wx_t, wa_t, p_t, w_ih_t, a_t = (None if w is None else _t(w)
@@ -591,7 +613,7 @@ class _AffineScan(torch.autograd.Function):
             d_b_ih = d_out.new_zeros(up, 1, 3 * hid) if up else None
             d_b_hh = d_out.new_zeros(groups, 1, 3 * hid)
             # bias gradients as products with ones: one kernel each instead of sum + add
-            ones = d_out.new_ones(groups, 1, max(s.slots for s in plan.steps) * b)
+            ones = d_out.new_ones(groups, 1, max_m * b)
             x_end = plan.x_all.shape[0]
             d_got_next = None
             for t in range(len(plan.steps) - 1, -1, -1):
@@ -603,26 +625,28 @@ class _AffineScan(torch.autograd.Function):
                 left = got[:gm].view(groups, mb, hid)
                 inp = got[gm:2 * gm].view(groups, mb, hid)
                 chan = got[2 * gm:].view(channels, mb, hid)
-                at = plan.state_at[t]
-                d_states[at:at + gm - channels * m].zero_()
-                d_states[at + gm - channels * m:at + gm] = d_tops[top_end - channels * m:top_end]
-                top_end -= channels * m
+                n_top = channels * m
+                d_h = d_st[:(gm + 1) * b * hid].view(gm + 1, b, hid)
+                d_h[:gm - n_top].zero_()
+                d_h[gm - n_top:gm] = d_tops[top_end - n_top:top_end]
+                top_end -= n_top
                 if d_got_next is not None:
-                    d_states.index_add_(0, plan.gather_abs[t + 1], d_got_next)
-                dgi = d_out.new_empty(groups, mb, 3 * hid)
-                dgh = torch.empty_like(dgi)
-                dhp = torch.empty_like(n)
-                gates_backward(d_states[at:at + gm].view(groups, mb, hid), rz, n, ghn, left, dgi,
-                               dgh, dhp)
+                    # the next step's gather read these rows (and the zero row, last): add back
+                    d_h.index_add_(0, plan.steps[t + 1].gather, d_got_next)
+                dgi = d_gi[:groups * mb * 3 * hid].view(groups, mb, 3 * hid)
+                dgh = d_gh[:dgi.numel()].view(dgi.shape)
+                dhp = d_hp[:n.numel()].view(n.shape)
+                gates_backward(d_h[:gm].view(groups, mb, hid), rz, n, ghn, left, dgi, dgh, dhp)
                 one = ones[..., :mb]
                 # gradients of this step's inputs: the neighbours and the table rows
-                d_got = d_out.new_empty(2 * gm + channels * m, b, hid)
+                d_got = d_gots[t % 2][:(2 * gm + channels * m) * b * hid].view(-1, b, hid)
                 torch.baddbmm(dhp, dgh, w_hh_t, out=d_got[:gm].view(groups, mb, hid))
                 d_inp = d_got[gm:2 * gm].view(groups, mb, hid)
                 d_chan = d_got[2 * gm:].view(channels, mb, hid)
                 dgi0 = dgi[:channels]
                 if wx is not None:
-                    du = torch.bmm(dgi0, wx_t)
+                    du = torch.bmm(dgi0, wx_t, out=d_u[:channels * mb * width].view(
+                        channels, mb, width))
                     d_wx.baddbmm_(_t(u), dgi0)
                     d_b0.baddbmm_(one[:channels], dgi0)
                     if wa is not None:

@@ -38,13 +38,16 @@ class ClassificationTask(Task):
     def model_kwargs(self) -> dict[str, Any]:
         return {**super().model_kwargs(), "num_classes": self.data.num_classes}
 
-    def training_loss(self, model: torch.nn.Module, images: torch.Tensor,
-                      labels: torch.Tensor | None, rng: np.random.Generator
-                      ) -> tuple[torch.Tensor, dict[str, float]]:
+    # training_loss is the base class's: this split, run eagerly
+    def capture_inputs(self, images: torch.Tensor, labels: torch.Tensor | None,
+                       rng: np.random.Generator) -> tuple[torch.Tensor, ...]:
         assert labels is not None
-        logits = model(add_start_tokens(images))
-        loss = F.cross_entropy(logits.float(), labels, label_smoothing=self.config.label_smoothing)
-        return loss, {}
+        return add_start_tokens(images), labels
+
+    def capture_loss(self, model: torch.nn.Module, *inputs: torch.Tensor) -> torch.Tensor:
+        tokens, labels = inputs
+        return F.cross_entropy(model(tokens).float(), labels,
+                               label_smoothing=self.config.label_smoothing)
 
     @torch.no_grad()
     def evaluate(self, model: torch.nn.Module, split: ImageSet, device: torch.device,
@@ -52,6 +55,7 @@ class ClassificationTask(Task):
         assert split.labels is not None
         correct, total, loss_sum = 0, 0, 0.0
         for start in range(0, len(split), batch_size):
+            self.check_interrupt()
             images = torch.from_numpy(split.images[start:start + batch_size]).to(device)
             labels = torch.from_numpy(split.labels[start:start + batch_size]).to(device)
             logits = model(add_start_tokens(images)).float()

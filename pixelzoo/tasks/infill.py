@@ -4,7 +4,10 @@ Training: each batch gets holes from the recipe's top-level `mask` generator (dr
 engine's per-step generator, so a resumed run repeats them); the model reads the image with the
 holes set to HOLE (257) and predicts the true tokens. With `loss: holes` (the default) the
 cross-entropy covers the hole sub-pixels only; `loss: all` is the seed's, over every sub-pixel.
-A conditional decoder is teacher-forced with the true values in training, and only there.
+A conditional decoder is teacher-forced with the true values in training, and only there. For
+`train.cuda_graphs` the step is split into `capture_inputs` (the holes, drawn on the host) and
+`capture_loss` (device work on fixed shapes: the hole loss as a mask-weighted mean over the full
+logits), which equals `training_loss`.
 
 Evaluation runs on fixed evaluation sets, the same for every model compared: the first
 `eval.limit` images of the split, each mask set drawn from `eval.seed` (and the set's name). By
@@ -95,6 +98,9 @@ class InfillConfig(TaskConfig):
     refine_chunks: int = Field(
         8, ge=1, description="4-direction sampling: passes of iterative refinement")
     upscale: int = Field(4, ge=1, le=32, description="picture zoom (nearest neighbour)")
+    fill_decoding: Literal["greedy", "mean", "sample", "schedule"] = Field(
+        "greedy", description="the decoding `pixelzoo infill` uses when neither --decoding nor "
+                              "--temperature is given (pick the one that scored best)")
 
 
 def holed_tokens(images: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
@@ -218,6 +224,23 @@ class InfillTask(Task):
     def training_loss(self, model: torch.nn.Module, images: torch.Tensor,
                       labels: torch.Tensor | None, rng: np.random.Generator
                       ) -> tuple[torch.Tensor, dict[str, float]]:
+        inputs = self.capture_inputs(images, labels, rng)
+        if self.config.loss == "all":
+            return self.capture_loss(model, *inputs), {}
+        tokens, target, masks = inputs
+        # Eager steps take cheaper routes to the same value as capture_loss: the decoder at hole
+        # pixels only, or a slice of the logits; both have data-dependent shapes.
+        if _can_gather(model):
+            return self._hole_loss_gathered(model, tokens, target, masks), {}
+        logits = model(tokens, teacher=target)
+        sel = masks.bool()
+        if not sel.any():
+            return logits.sum() * 0.0, {}
+        return F.cross_entropy(logits[sel].float(), target[sel]), {}
+
+    def capture_inputs(self, images: torch.Tensor, labels: torch.Tensor | None,
+                       rng: np.random.Generator) -> tuple[torch.Tensor, ...]:
+        """(holed tokens, true tokens, hole masks) for `loss: holes`; no masks for `loss: all`."""
         if self.mask is None:
             raise PixelzooError("task 'infill' needs training holes: add a top-level `mask:` to "
                                 "the recipe, e.g. mask: {type: seed_blocks}")
@@ -228,17 +251,22 @@ class InfillTask(Task):
         masks = torch.from_numpy(self.mask(images.shape[0], rng)).to(images.device)
         tokens = holed_tokens(images, masks)
         target = images.long()
-        if self.config.loss == "holes" and _can_gather(model):
-            return self._hole_loss_gathered(model, tokens, target, masks), {}
+        return (tokens, target, masks) if self.config.loss == "holes" else (tokens, target)
+
+    def capture_loss(self, model: torch.nn.Module, *inputs: torch.Tensor) -> torch.Tensor:
+        """Cross-entropy over the full logits; `loss: holes` weights it by the masks.
+
+        sum(ce * mask) / max(sum(mask), 1) is the mean over the hole sub-pixels without
+        selecting them (a selection's size is data-dependent), and 0 for a batch without holes.
+        """
+        tokens, target = inputs[:2]
         logits = model(tokens, teacher=target)
-        if self.config.loss == "all":
-            loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), target.reshape(-1))
-        else:
-            sel = masks.bool()
-            if not sel.any():
-                return logits.sum() * 0.0, {}
-            loss = F.cross_entropy(logits[sel].float(), target[sel])
-        return loss, {}
+        flat, truth = logits.reshape(-1, logits.shape[-1]).float(), target.reshape(-1)
+        if len(inputs) == 2:
+            return F.cross_entropy(flat, truth)
+        ce = F.cross_entropy(flat, truth, reduction="none")
+        weight = inputs[2].reshape(-1).to(ce.dtype)
+        return (ce * weight).sum() / weight.sum().clamp(min=1.0)
 
     @staticmethod
     def _hole_loss_gathered(model: torch.nn.Module, tokens: torch.Tensor, target: torch.Tensor,
@@ -273,6 +301,7 @@ class InfillTask(Task):
         true_logp = np.empty(images.shape, dtype=np.float32)
         values = torch.arange(PIXELS, device=device, dtype=torch.float32)
         for s in range(0, n, batch_size):
+            self.check_interrupt()
             img = torch.from_numpy(images[s:s + batch_size]).to(device)
             m = torch.from_numpy(masks[s:s + batch_size]).to(device)
             filled, logits = model.decode(holed_tokens(img, m))
@@ -303,6 +332,7 @@ class InfillTask(Task):
             generator = torch.Generator().manual_seed(self.eval_config.seed)
         out = np.empty_like(images)
         for s in range(0, len(images), batch_size):
+            self.check_interrupt()
             img = torch.from_numpy(images[s:s + batch_size]).to(device)
             m = torch.from_numpy(masks[s:s + batch_size]).to(device)
             tokens = holed_tokens(img, m)
@@ -388,6 +418,7 @@ class InfillTask(Task):
                              "decoding": d, **m})
             filled_baselines = {}
             for b in self.baselines:
+                self.check_interrupt()  # OpenCV's inpainting of a whole set can take a while
                 filled_baselines[b] = inpaint(images, masks, b)
                 m = hole_metrics(images, filled_baselines[b], masks)
                 rows.append({"mask_set": name, "method": BASELINE_NAMES[b], "kind": "baseline",

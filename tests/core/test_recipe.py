@@ -191,3 +191,40 @@ def test_schema_is_json_for_editors(capsys):
 def test_part_name_shorthand_in_nested_parts(tmp_path):
     r = load_recipe(write(tmp_path, GOOD.replace("{type: linear_add}", "concat")))
     assert r.data["model"]["combiner"] == {"type": "concat"}
+
+
+def test_a_bare_name_is_a_part_with_its_defaults_wherever_a_part_goes(tmp_path):
+    long = load_recipe(write(tmp_path, GOOD + "mask: {type: boxes}\n"
+                             "eval: {masks: [{type: demo_hole}, {type: strokes}]}\n", "long.yaml"))
+    short = GOOD.replace("{type: digits, limit: 64}", "digits").replace(
+        "{type: classification}", "classification")
+    r = load_recipe(write(tmp_path, short + "mask: boxes\neval: {masks: [demo_hole, strokes]}\n"))
+    assert r.data["eval"]["masks"] == long.data["eval"]["masks"]
+    assert [m["type"] for m in r.data["eval"]["masks"]] == ["demo_hole", "strokes"]
+    assert r.data["mask"] == long.data["mask"]
+    assert r.data["task"] == long.data["task"] and r.data["dataset"]["type"] == "digits"
+    # and inside a list of nested parts
+    mix = load_recipe(write(tmp_path, GOOD + "mask: {type: mixture, masks: [boxes, strokes]}\n"))
+    assert mix.data["mask"]["masks"] == [long.data["mask"], long.data["eval"]["masks"][1]]
+
+
+def test_bare_name_errors_name_the_key_and_line(tmp_path, capsys):
+    p = write(tmp_path, GOOD + "eval:\n  masks:\n    - demo_hol\n    - 3\n")
+    code, out, err = run_cli(["validate", str(p)], capsys)
+    assert code == 2 and "Traceback" not in err + out
+    assert ("eval.masks[0].type: unknown mask 'demo_hol'; did you mean 'demo_hole'?") in err
+    assert "(line 12)" in err
+    assert "eval.masks[1]:" in err and "(line 13)" in err
+
+
+def test_a_bare_name_merges_and_takes_set_keys_like_its_mapping(tmp_path):
+    write(tmp_path, GOOD + "mask: {type: boxes, count: [2, 2]}\n", "base.yaml")
+    same = load_recipe(write(tmp_path, "extends: base.yaml\nmask: boxes\n", "same.yaml"))
+    assert same.data["mask"]["count"] == [2, 2]  # the same type keeps the base's parameters
+    other = load_recipe(write(tmp_path, "extends: base.yaml\nmask: strokes\n", "other.yaml"))
+    assert other.data["mask"]["type"] == "strokes"  # another type starts from its defaults
+    p = write(tmp_path, GOOD + "mask: boxes\neval: {masks: [demo_hole]}\n")
+    r = load_recipe(p, ["mask.count=[2, 2]", "eval.masks.0.top=3"])
+    assert r.data["mask"]["type"] == "boxes" and r.data["mask"]["count"] == [2, 2]
+    assert r.data["eval"]["masks"][0]["type"] == "demo_hole"
+    assert r.data["eval"]["masks"][0]["top"] == 3

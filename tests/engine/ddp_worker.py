@@ -4,8 +4,9 @@ Each rank records (with a Python audit hook) every file it creates, opens for wr
 links or deletes under PZ_AUDIT_ROOT, and its model parameters as they are when training ends
 (before the best weights are loaded for the final table). Both go to PZ_REPORT_DIR/rank-N.pt,
 outside the audited folder, when the rank exits, however it exits. Faults, from the env:
-PZ_SIGNAL_RANK + PZ_SIGNAL_AT send SIGINT to one rank during a given step; PZ_ENOSPC_AT makes
-rank 0's renames under PZ_AUDIT_ROOT fail with "no space left" from a given step on.
+PZ_SIGNAL_RANK + PZ_SIGNAL_AT send SIGINT to one rank during a given step (PZ_SIGNAL_EVAL_AT:
+during the first batch of its N-th evaluation instead); PZ_ENOSPC_AT makes rank 0's renames under
+PZ_AUDIT_ROOT fail with "no space left" from a given step on.
 """
 
 from __future__ import annotations
@@ -74,6 +75,29 @@ def _instrument() -> None:
 
     Trainer._finish = finish
     Trainer._train_step = step
+
+    signal_eval_at = int(os.environ.get("PZ_SIGNAL_EVAL_AT", "0"))
+    if signal_eval_at and RANK == signal_rank:
+        orig_evaluate = Trainer.evaluate
+        evaluations = {"n": 0}
+
+        def evaluate(self, *a, **k):
+            evaluations["n"] += 1
+
+            def first_batch(module, inputs, output):
+                if evaluations["n"] == signal_eval_at:
+                    import signal
+
+                    evaluations["n"] = -1  # once
+                    os.kill(os.getpid(), signal.SIGINT)
+
+            hook = self.model.register_forward_hook(first_batch)
+            try:
+                return orig_evaluate(self, *a, **k)
+            finally:
+                hook.remove()
+
+        Trainer.evaluate = evaluate
 
     enospc_at = int(os.environ.get("PZ_ENOSPC_AT", "0"))
     if enospc_at and RANK == 0:  # rank 0's disk fills up from step N on

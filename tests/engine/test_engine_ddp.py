@@ -97,6 +97,33 @@ def test_one_rank_interrupted_both_stop_then_resume_under_torchrun(tiny_recipe, 
 
 
 @pytest.mark.slow
+def test_one_rank_interrupted_during_evaluation_both_stop_at_the_same_batch(tiny_recipe,
+                                                                            tmp_path, straight):
+    out, reports = tmp_path / "out", tmp_path / "reports"
+    small = ("--set", "eval.batch_size=8")  # three evaluation batches
+    # only rank 1 gets SIGINT, in epoch 2's evaluation: the ranks agree at the next batch, so
+    # neither waits in a collective the other never reaches (the 300 s timeout would show it)
+    proc, (r0, r1) = torchrun(tiny_recipe, out, reports, *small,
+                              env={"PZ_SIGNAL_RANK": "1", "PZ_SIGNAL_EVAL_AT": "2"})
+    assert (r0["exit"], r1["exit"]) == (130, 130), proc.stdout + proc.stderr
+    assert r0["global_step"] == r1["global_step"] == 12
+    assert r1["writes"] == []
+    run_dir, = run_dirs(out)
+    st = state(run_dir)
+    assert (st["epoch"], st["step_in_epoch"], st["pending_eval"]) == (1, 6, "")
+    assert [r["epoch"] for r in rows(run_dir)] == ["1"]
+    assert "--resume" in proc.stdout
+
+    proc, (r0, r1) = torchrun(tiny_recipe, out, reports, *small, "--resume", "auto")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert r0["global_step"] == r1["global_step"] == 24
+    _close(r0["params"], straight["weights"])
+    assert r0["metrics"] == r1["metrics"]
+    assert r1["writes"] == []
+    assert [r["epoch"] for r in rows(run_dir)] == ["1", "2", "3", "4"]
+
+
+@pytest.mark.slow
 def test_a_failed_write_on_rank_0_stops_every_rank_with_the_same_error(tiny_recipe, tmp_path):
     out = tmp_path / "out"
     proc, (r0, r1) = torchrun(tiny_recipe, out, tmp_path / "reports",

@@ -214,3 +214,96 @@ def test_divergence_stops_without_checkpointing_the_bad_weights(tiny_recipe, tmp
     run_dir, = run_dirs(tmp_path)
     assert state(run_dir)["global_step"] == 8  # step 12 would have been a checkpoint
     assert all(torch.isfinite(t).all() for t in weights(run_dir).values())
+
+
+def _signal_in_evaluation(monkeypatch, nth: int, signum: int) -> list[int]:
+    """Deliver `signum` while the first batch of the run's `nth` evaluation is computed (1-4:
+    the end of epochs 1-4, 5: the final table); returns the batches each evaluation ran."""
+    orig = Trainer.evaluate
+    batches: list[int] = []
+
+    def evaluate(self, *args, **kwargs):
+        batches.append(0)
+
+        def forward_hook(module, inputs, output):
+            batches[-1] += 1
+            if len(batches) == nth and batches[-1] == 1:
+                os.kill(os.getpid(), signum)
+
+        hook = self.model.register_forward_hook(forward_hook)
+        try:
+            return orig(self, *args, **kwargs)
+        finally:
+            hook.remove()
+
+    monkeypatch.setattr(Trainer, "evaluate", evaluate)
+    return batches
+
+
+@pytest.mark.parametrize("nth, signum, code", [(2, signal.SIGINT, 130), (5, signal.SIGTERM, 143)])
+def test_a_signal_during_evaluation_stops_at_the_next_batch_and_resumes_exactly(
+        tiny_recipe, tmp_path, monkeypatch, capsys, nth, signum, code):
+    from pixelzoo.engine.trainer import train
+    from pixelzoo.recipe import load_recipe
+
+    small = "eval.batch_size=8"  # 24 evaluation images: three batches, two checks between them
+    reference = run_once(tiny_recipe, tmp_path / "straight", small)
+    out = tmp_path / "stopped"
+    batches = _signal_in_evaluation(monkeypatch, nth, signum)
+    with pytest.raises(SystemExit) as stop:
+        train(load_recipe(tiny_recipe, [small]), out_root=out, quiet=False)
+    assert stop.value.code == code
+    assert batches[-1] == 1, "the evaluation must stop at the next batch, not run to its end"
+    run_dir, = run_dirs(out)
+    printed = "".join(capsys.readouterr().out.split())  # rich wraps lines, even inside paths
+    assert f"Resumewith:pixelzoorun{tiny_recipe}--set{small}--resume{run_dir}" in printed
+    ck = run_dir / "checkpoints"
+    assert not list(ck.glob(".*")), "no temporary file is left behind"
+    st = state(run_dir)
+    if nth == 2:
+        # the epoch's steps are done and `last` is there, with its evaluation still owed
+        assert "stoppedduringtheevaluationofepoch2" in printed
+        assert (st["epoch"], st["step_in_epoch"], st["global_step"]) == (1, 6, 12)
+        assert st["pending_eval"] == ""
+        assert [r["epoch"] for r in rows(run_dir)] == ["1"]
+        assert state(run_dir, "best")["epoch"] == 1  # nothing promoted from the lost evaluation
+    else:
+        # training was over: the checkpoints stay as the last epoch left them, no summary yet
+        assert "stoppedduringthefinalevaluation" in printed
+        assert_same_weights(weights(run_dir), weights(reference.run_dir))
+        assert (st["global_step"], st["pending_eval"]) == (4 * STEPS_PER_EPOCH, None)
+        assert rows(run_dir) == rows(reference.run_dir)
+        assert not (run_dir / "summary.json").exists()
+    monkeypatch.undo()
+
+    resumed = run_once(tiny_recipe, out, small, resume=str(run_dir))
+    assert resumed.run_dir == run_dir
+    assert resumed.metrics == reference.metrics
+    assert rows(run_dir) == rows(reference.run_dir)
+    assert_same_weights(weights(run_dir), weights(reference.run_dir))
+    assert_same_weights(weights(run_dir, "best"), weights(reference.run_dir, "best"))
+    assert sorted(p.name for p in ck.iterdir()) == \
+        sorted(p.name for p in (reference.run_dir / "checkpoints").iterdir())
+    assert state(run_dir)["pending_eval"] is None
+    assert resumed.summary["best_metric"] == reference.summary["best_metric"]
+
+
+def test_a_budget_stop_whose_evaluation_was_interrupted_is_finished_on_resume(
+        tiny_recipe, tmp_path, monkeypatch):
+    small, budget = "eval.batch_size=8", "train.max_minutes=1e-6"  # spent after one step
+    reference = run_once(tiny_recipe, tmp_path / "straight", small, budget)
+    _signal_in_evaluation(monkeypatch, 1, signal.SIGINT)
+    with pytest.raises(SystemExit):
+        run_once(tiny_recipe, tmp_path / "stopped", small, budget)
+    monkeypatch.undo()
+    run_dir, = run_dirs(tmp_path / "stopped")
+    st = state(run_dir)
+    assert (st["epoch"], st["step_in_epoch"], st["global_step"]) == (0, 1, 1)
+    assert st["pending_eval"].startswith("time budget")
+    assert not (run_dir / "metrics.csv").exists()
+    # the budget is still spent, yet the owed evaluation runs and writes the partial epoch's row
+    same = run_once(tiny_recipe, tmp_path / "stopped", small, budget, resume=str(run_dir))
+    assert state(run_dir)["global_step"] == 1
+    assert rows(run_dir) == rows(reference.run_dir)
+    assert same.metrics == reference.metrics
+    assert same.summary["best_metric"] == reference.summary["best_metric"]

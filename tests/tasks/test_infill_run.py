@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -18,15 +19,21 @@ TINY = ["dataset.limit=8", "train.epochs=1", "train.steps_per_epoch=1", "train.b
 
 
 def test_tiny_cartoon_infill_run_leaves_a_complete_run_folder(tmp_path, monkeypatch,
-                                                               capsys) -> None:
+                                                               capsys, caplog) -> None:
     monkeypatch.setenv("PIXELZOO_CACHE", "off")
     sets = [f"dataset.root={tmp_path / 'no-cartoonset'}", *TINY]
     argv = ["run", str(ROOT / "recipes" / "cartoon_infill.yaml"), "--out", str(tmp_path / "runs")]
     for s in sets:
         argv += ["--set", s]
-    assert main(argv) == 0
-    out = " ".join(capsys.readouterr().out.split())  # rich wraps long lines
-    assert "using the built-in 'toon' generator" in out  # the one-line fallback note
+    with caplog.at_level(logging.INFO):
+        assert main(argv) == 0
+    captured = capsys.readouterr()
+    out = " ".join(captured.out.split())  # rich wraps long lines
+    # the one-line fallback note, exactly once on the console: stdout, stderr and log records
+    # (pytest captures those; a real run prints an unhandled warning to stderr)
+    note = "using the built-in 'toon' generator"
+    console = [out, " ".join(captured.err.split()), *(r.getMessage() for r in caplog.records)]
+    assert sum(text.count(note) for text in console) == 1, console
     assert "training loss is cross-entropy over the hole sub-pixels only" in out
     assert "TELEA" in out and "NS" in out and "demo_hole" in out
 
@@ -47,3 +54,53 @@ def test_tiny_cartoon_infill_run_leaves_a_complete_run_folder(tmp_path, monkeypa
     methods = {(r["mask_set"], r["method"]) for r in summary["infill_table"]}
     assert ("demo_hole", "TELEA") in methods and ("strokes", "model (mean)") in methods
     assert summary["eval_sets"]["demo_hole"]["hole_fraction"] == pytest.approx(50 / 1296)
+
+
+def test_a_signal_during_the_final_report_stops_it_cleanly_and_resume_redoes_it(
+        tmp_path, monkeypatch) -> None:
+    """TELEA/NS and the sample grids run on rank 0 after training; a stop there must not wait for
+    them all, nor leave a half-written picture or a summary of a report that never finished."""
+    import os
+    import signal
+
+    import cv2
+
+    import pixelzoo.tasks.infill as infill_mod
+
+    monkeypatch.setenv("PIXELZOO_CACHE", "off")
+
+    def argv(out: Path) -> list[str]:
+        args = ["run", str(ROOT / "recipes" / "cartoon_infill.yaml"), "--out", str(out), "-q"]
+        for s in [f"dataset.root={tmp_path / 'no-cartoonset'}", *TINY]:
+            args += ["--set", s]
+        return args
+
+    assert main(argv(tmp_path / "straight")) == 0
+    (reference,) = (tmp_path / "straight" / "cartoon_infill").iterdir()
+
+    real_inpaint, calls = infill_mod.inpaint, []
+
+    def inpaint(*args, **kwargs):  # demo_hole: telea, ns; seed_blocks: telea <- SIGINT here
+        calls.append(args[2])
+        if len(calls) == 3:
+            os.kill(os.getpid(), signal.SIGINT)
+        return real_inpaint(*args, **kwargs)
+
+    monkeypatch.setattr(infill_mod, "inpaint", inpaint)
+    with pytest.raises(SystemExit) as stop:
+        main(argv(tmp_path / "stopped"))
+    assert stop.value.code == 130
+    assert len(calls) == 3, "the report stops at its next check, not at its end"
+    monkeypatch.setattr(infill_mod, "inpaint", real_inpaint)
+    (run,) = (tmp_path / "stopped" / "cartoon_infill").iterdir()
+    assert not (run / "summary.json").exists()
+    assert [p.name for p in (run / "samples").iterdir()] == ["demo_hole.png"]  # written whole
+    assert cv2.imread(str(run / "samples" / "demo_hole.png")) is not None
+    assert not [p for p in run.rglob(".*") if p.name != ".pixelzoo.lock"], "temporary files"
+
+    assert main([*argv(tmp_path / "stopped"), "--resume", str(run)]) == 0
+    done, ref = (json.loads((r / "summary.json").read_text()) for r in (run, reference))
+    assert done["final_metrics"] == ref["final_metrics"]
+    assert done["infill_table"] == ref["infill_table"]
+    for name in ("demo_hole.png", "seed_blocks.png", "strokes.png"):
+        assert (run / "samples" / name).read_bytes() == (reference / "samples" / name).read_bytes()
