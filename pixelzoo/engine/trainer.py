@@ -237,9 +237,8 @@ class Trainer:
 
         parts = build_all(self.recipe)
         self.data, self.mask, self.task, self.model = parts.data, parts.mask, parts.task, parts.model
-        if self.dist.is_main:
-            for note in self.data.notes:
-                self._print(note, "yellow")
+        for note in self.data.notes:
+            self._note(note, "yellow")
         self.model.to(self.device)
         self._select_impl()
         self.arch = architecture(self.recipe, self.model)
@@ -321,7 +320,8 @@ class Trainer:
             if ok:
                 self.model.impl = "wavefront"
             elif self.dist.is_main and not self.quiet:
-                self._print(f"fast path unavailable ({why}); using the reference loop", "dim")
+                self._print(f"fast path unavailable ({why}); using the reference loop", "dim",
+                            soft_wrap=True)
         else:
             if mode == "wavefront":
                 from pixelzoo.models.wavefront import supports
@@ -367,14 +367,19 @@ class Trainer:
         return result
 
     def _note(self, text: str, style: str = "") -> None:
-        """Print `text` on rank 0, as plain text: paths and messages may hold [brackets]."""
-        if self.dist.is_main:
-            self._print(text, style)
+        """Print `text` on rank 0, as plain text: paths and messages may hold [brackets].
 
-    def _print(self, text: str, style: str = "") -> None:
+        A note stays one line even in a log file (rich would otherwise wrap it at 80 columns
+        when the output is not a terminal), so it can be found with grep.
+        """
+        if self.dist.is_main:
+            self._print(text, style, soft_wrap=True)
+
+    def _print(self, text: str, style: str = "", soft_wrap: bool = False) -> None:
         from rich.markup import escape
 
-        self.console.print(f"[{style}]{escape(text)}[/{style}]" if style else escape(text))
+        self.console.print(f"[{style}]{escape(text)}[/{style}]" if style else escape(text),
+                           soft_wrap=soft_wrap)
 
     # ------------------------------------------------------------------ run folder and resume
     def _prepare_run_dir(self) -> None:
@@ -948,7 +953,7 @@ class Trainer:
             if main:
                 self._print(f"\n{signal.Signals(exc.signum).name}: {self._stopped_at(exc)}",
                             "yellow")
-                self._print(f"Resume with: {self._resume_command()}")
+                self._print(f"Resume with: {self._resume_command()}", soft_wrap=True)
             raise SystemExit(128 + exc.signum) from None
 
     def _stopped_at(self, exc: Interrupted) -> str:

@@ -34,6 +34,9 @@ def test_tiny_cartoon_infill_run_leaves_a_complete_run_folder(tmp_path, monkeypa
     note = "using the built-in 'toon' generator"
     console = [out, " ".join(captured.err.split()), *(r.getMessage() for r in caplog.records)]
     assert sum(text.count(note) for text in console) == 1, console
+    # and one line in a log too (not a terminal: rich would wrap it at 80 columns)
+    (line,) = [ln for ln in captured.out.splitlines() if "real Cartoon Set" in ln]
+    assert line.startswith("cartoonset: ") and line.rstrip().endswith("instead"), line
     assert "training loss is cross-entropy over the hole sub-pixels only" in out
     assert "TELEA" in out and "NS" in out and "demo_hole" in out
 
