@@ -138,10 +138,14 @@ class RowRNN(nn.Module):
     def features(self, tokens: torch.Tensor) -> torch.Tensor:
         """Per-pixel hidden states (B, C, H, W, hidden * directions), START border dropped."""
         self._check(tokens)
-        outs = []
-        for d in range(self.config.directions):
-            h = self.scan(orient(tokens, d), d)[:, :, 1:, 1:]
-            outs.append(unorient_features(h, d))
+        oriented = [orient(tokens, d) for d in range(self.config.directions)]
+        if self.impl == "wavefront":  # the directions' scans may share one wavefront
+            from pixelzoo.models.wavefront import wavefront_scans
+
+            scans = wavefront_scans(self, oriented)
+        else:
+            scans = [self.scan(t, d) for d, t in enumerate(oriented)]
+        outs = [unorient_features(h[:, :, 1:, 1:], d) for d, h in enumerate(scans)]
         return torch.cat(outs, -1) if len(outs) > 1 else outs[0]
 
     def _check(self, tokens: torch.Tensor) -> None:

@@ -27,6 +27,10 @@ steps through autograd. All weights are the modules' own parameters, stacked or 
 inside the forward, so gradients reach them as in the reference; autograd never sees an
 in-place write.
 
+The four scans of a `directions: 4` model are independent and have the same shape, so on CUDA
+they can share one wavefront: each (direction, channel) pair is a lane with its own weights, the
+steps stay 231, and each carries four times the cells (`wavefront_scans`, `_SHARE_DIRECTIONS`).
+
 `supports(model)` says whether the model can use this path; the trainer falls back to the
 reference loop (with a one-line notice) when it cannot.
 """
@@ -118,19 +122,23 @@ def _cells(t: int, c: int, l: int, layers: int, hp: int, wp: int) -> list[tuple[
 
 
 @lru_cache(maxsize=32)
-def _plan_arrays(channels: int, layers: int, hp: int, wp: int
+def _plan_arrays(channels: int, layers: int, hp: int, wp: int, directions: int = 1
                  ) -> tuple[list[tuple[int, np.ndarray, np.ndarray]], np.ndarray, np.ndarray,
                             np.ndarray]:
     """The index arrays of every step (see module docs); cached per shape, device-free.
 
-    Returns the steps (slots, gather, x_index), the top-layer rows in the concatenation of the
-    steps' top groups, the same in the one-buffer layout, and `top_src` (see `_Plan`).
+    With `directions` > 1 the scans of several directions (independent, same shape, own
+    weights) share every step: each layer then has one group per lane k = d * C + c, and a
+    cell's channel neighbour is in its own direction. Returns the steps (slots, gather,
+    x_index), the top-layer rows in the concatenation of the steps' top groups, the same in the
+    one-buffer layout, and `top_src` (see `_Plan`); cells are numbered (lane, r, w).
     """
-    cl = channels * layers
+    lanes = directions * channels
+    cl = lanes * layers
     n_steps = (hp + channels - 2) * layers + wp + layers - 1
     prev: dict[tuple[int, int, int, int], int] = {}
     prev_rows = 0
-    n_cells = channels * hp * wp
+    n_cells = lanes * hp * wp
     final = np.full(n_cells, -1, dtype=np.int64)
     final_abs = np.full(n_cells, -1, dtype=np.int64)
     top_src = []
@@ -138,40 +146,42 @@ def _plan_arrays(channels: int, layers: int, hp: int, wp: int
     state_at = 1  # row 0 of the buffer is the zero row before step 0
     steps = []
     for t in range(n_steps):
-        # groups are layer-major (g = l * C + c): layer 0 first, the top layer last
-        groups = [_cells(t, c, l, layers, hp, wp) for l in range(layers) for c in range(channels)]
+        # groups are layer-major (g = l * lanes + k): layer 0 first, the top layer last; a
+        # lane's cells depend on its channel only, not on its direction
+        groups = [_cells(t, k % channels, l, layers, hp, wp)
+                  for l in range(layers) for k in range(lanes)]
         m = max(len(g) for g in groups)
         zero = prev_rows  # the appended zero row of the previous step's states
         left = np.full(cl * m, zero, dtype=np.int64)
         inp = np.full(cl * m, zero, dtype=np.int64)
-        chan = np.full(channels * m, zero, dtype=np.int64)
-        x_index = np.zeros(channels * m, dtype=np.int64)
+        chan = np.full(lanes * m, zero, dtype=np.int64)
+        x_index = np.zeros(lanes * m, dtype=np.int64)
         pos: dict[tuple[int, int, int, int], int] = {}
         for g, cells in enumerate(groups):
-            l, c = divmod(g, channels)
+            l, k = divmod(g, lanes)
             for s, (r, w) in enumerate(cells):
                 i = g * m + s
-                pos[(c, r, w, l)] = i
+                pos[(k, r, w, l)] = i
                 if w > 0:
-                    left[i] = prev[(c, r, w - 1, l)]
+                    left[i] = prev[(k, r, w - 1, l)]
                 if l > 0:
-                    inp[i] = prev[(c, r, w, l - 1)]
+                    inp[i] = prev[(k, r, w, l - 1)]
                 else:
                     if r > 0:
-                        inp[i] = prev[(c, r - 1, w, layers - 1)]
-                    if c > 0:
-                        chan[i] = prev[(c - 1, r, w, layers - 1)]
-                    x_index[i] = (c * hp + r) * wp + w
+                        inp[i] = prev[(k, r - 1, w, layers - 1)]
+                    if k % channels > 0:
+                        chan[i] = prev[(k - 1, r, w, layers - 1)]
+                    x_index[i] = (k * hp + r) * wp + w
                 if l == layers - 1:
-                    final[(c * hp + r) * wp + w] = top_offset + c * m + s
-                    final_abs[(c * hp + r) * wp + w] = state_at + i
+                    final[(k * hp + r) * wp + w] = top_offset + k * m + s
+                    final_abs[(k * hp + r) * wp + w] = state_at + i
         steps.append((m, np.concatenate([left, inp, chan]), x_index))
-        src = np.full(channels * m, n_cells, dtype=np.int64)
-        for c in range(channels):
-            for s, (r, w) in enumerate(groups[(layers - 1) * channels + c]):
-                src[c * m + s] = (c * hp + r) * wp + w
+        src = np.full(lanes * m, n_cells, dtype=np.int64)
+        for k in range(lanes):
+            for s, (r, w) in enumerate(groups[(layers - 1) * lanes + k]):
+                src[k * m + s] = (k * hp + r) * wp + w
         top_src.append(src)
-        top_offset += channels * m
+        top_offset += lanes * m
         state_at += cl * m + 1
         prev, prev_rows = pos, cl * m
     assert (final >= 0).all()
@@ -183,13 +193,18 @@ _PLANS: dict[tuple[Any, ...], _Plan] = {}
 _FORCE_AUTOGRAD = False
 #: None: fold layer 0's maps on CUDA, project on CPU (see `_AffineLayer0`); tests force both.
 _FOLD: bool | None = None
+#: None: on CUDA only, let the directions of a 4-direction model share one scan's steps (a
+#: quarter of the sequential steps and launches); on a CPU that measured slower (the 4x larger
+#: per-step working set costs more in memory traffic than the fewer calls save); tests force both.
+_SHARE_DIRECTIONS: bool | None = None
 
 
-def _plan(channels: int, layers: int, hp: int, wp: int, device: torch.device) -> _Plan:
-    key = (channels, layers, hp, wp, str(device))
+def _plan(channels: int, layers: int, hp: int, wp: int, device: torch.device,
+          directions: int = 1) -> _Plan:
+    key = (channels, layers, hp, wp, str(device), directions)
     plan = _PLANS.get(key)
     if plan is None:
-        arrays, final, final_abs, top_src = _plan_arrays(channels, layers, hp, wp)
+        arrays, final, final_abs, top_src = _plan_arrays(channels, layers, hp, wp, directions)
         # one host-to-device copy for all steps; the steps hold views
         flat = torch.from_numpy(np.concatenate([np.concatenate([g, x]) for _, g, x in arrays]))
         flat = flat.to(device)
@@ -198,7 +213,7 @@ def _plan(channels: int, layers: int, hp: int, wp: int, device: torch.device) ->
             steps.append(_Step(m, flat[at:at + len(g)], flat[at + len(g):at + len(g) + len(x)]))
             at += len(g) + len(x)
         x_all = torch.cat([s.x_index for s in steps])
-        groups = channels * layers
+        groups = directions * channels * layers
         sizes = [groups * s.slots + 1 for s in steps]
         state_at = np.concatenate([[1], 1 + np.cumsum(sizes)]).tolist()
         prev_at = [0] + state_at[:-2]  # where each step's gather reads: the step before
@@ -490,20 +505,23 @@ class _AffineScan(torch.autograd.Function):
     gradients into pre-activation gradients, neighbour gradients (scattered back with one
     index_add) and in-place weight-gradient accumulations.
 
-    Inputs: the layer-0 table (C*Hp*Wp, B, F) and maps p, a, wx, wa, b0 of `_AffineLayer0`; the
-    upper layers' input maps w_ih (C*(L-1), H, 3H), b_ih (C*(L-1), 1, 3H); every layer's w_hh
-    (C*L, H, 3H), b_hh (C*L, 1, 3H), groups layer-major. Output: the top-layer states
-    (C*Hp*Wp, B, H). Arithmetic runs in the table's dtype: bf16 under autocast (the Triton gate
-    kernels compute in float32 inside), else float32.
+    Inputs: the layer-0 table (K*Hp*Wp, B, F) and maps p, a, wx, wa, b0 of `_AffineLayer0`; the
+    upper layers' input maps w_ih (K*(L-1), H, 3H), b_ih (K*(L-1), 1, 3H); every layer's w_hh
+    (K*L, H, 3H), b_hh (K*L, 1, 3H), groups layer-major, for K lanes (channels, or direction x
+    channel when several scans share the steps). `dims` = (K, L, B, H, a0): the adapter products
+    run for lanes a0.. (lane 0 of a single scan has no adapter; the first channel of the other
+    directions has a zero map and a zero gathered state), None for none. Output: the top-layer
+    states (K*Hp*Wp, B, H). Arithmetic runs in the table's dtype: bf16 under autocast (the
+    Triton gate kernels compute in float32 inside), else float32.
     """
 
     @staticmethod
-    def forward(ctx: Any, plan: _Plan, dims: tuple[int, int, int, int], keep: bool,
+    def forward(ctx: Any, plan: _Plan, dims: tuple[int, int, int, int, int | None], keep: bool,
                 table: torch.Tensor, p: torch.Tensor | None, a: torch.Tensor,
                 wx: torch.Tensor | None, wa: torch.Tensor | None, b0: torch.Tensor | None,
                 w_ih: torch.Tensor | None, b_ih: torch.Tensor | None, w_hh: torch.Tensor,
                 b_hh: torch.Tensor) -> torch.Tensor:
-        channels, layers, b, hid = dims
+        channels, layers, b, hid, a0 = dims
         groups, up = channels * layers, channels * (layers - 1)
         dt, width = table.dtype, table.shape[-1]
 
@@ -556,8 +574,8 @@ class _AffineScan(torch.autograd.Function):
                     torch.baddbmm(xr, inp[:channels], p, out=u)
                 else:
                     u.copy_(xr)
-                if channels > 1:
-                    u[1:].baddbmm_(chan[1:], a[1:])
+                if a0 is not None:
+                    u[a0:].baddbmm_(chan[a0:], a[a0:])
                 if wx is not None:
                     torch.baddbmm(b0, u, wx, out=gi[:channels])
                     if wa is not None:
@@ -583,7 +601,7 @@ class _AffineScan(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx: Any, d_out: torch.Tensor) -> tuple[Any, ...]:
-        plan, (channels, layers, b, hid), dt = ctx.plan, ctx.dims, ctx.dt
+        plan, (channels, layers, b, hid, a0), dt = ctx.plan, ctx.dims, ctx.dt
         groups, up = channels * layers, channels * (layers - 1)
         p, a, wx, wa, w_ih, w_hh = ctx.maps
         width = ctx.table_shape[-1]
@@ -659,10 +677,12 @@ class _AffineScan(torch.autograd.Function):
                     d_p.baddbmm_(_t(inp[:channels]), du)
                 if up:
                     torch.bmm(dgi[channels:], w_ih_t, out=d_inp[channels:])
-                d_chan[0].zero_()
-                if channels > 1:
-                    torch.bmm(du[1:], a_t[1:], out=d_chan[1:])
-                    d_a[1:].baddbmm_(_t(chan[1:]), du[1:])
+                if a0 is None:
+                    d_chan.zero_()
+                else:
+                    d_chan[:a0].zero_()
+                    torch.bmm(du[a0:], a_t[a0:], out=d_chan[a0:])
+                    d_a[a0:].baddbmm_(_t(chan[a0:]), du[a0:])
                 d_x[x_end - channels * m:x_end] = du.reshape(channels * m, b, width)
                 x_end -= channels * m
                 d_got_next = d_got
@@ -679,23 +699,52 @@ class _AffineScan(torch.autograd.Function):
 
 
 # ------------------------------------------------------------------------------------ the scan
+def _affine_scan(model: Any, stacks: list[Any], xs: list[torch.Tensor]) -> list[torch.Tensor]:
+    """`_AffineScan` over the scans of `xs` (one (B, C, Hp, Wp, E) input per direction, with
+    that direction's channel stacks, flattened, in `stacks`), all sharing its steps."""
+    directions = len(xs)
+    b, channels, hp, wp, _ = xs[0].shape
+    layers, hid = model.config.layers, model.config.hidden
+    device = xs[0].device
+    plan = _plan(channels, layers, hp, wp, device, directions)
+    first = _layer0(stacks, model.config.embed, device)
+    assert isinstance(first, _AffineLayer0)
+    x = torch.cat([x.permute(1, 2, 3, 0, 4).reshape(channels, hp * wp, b, -1) for x in xs])
+    table = first.table(x)
+    grus = _GRULayers(stacks, 0, layers, False)
+    kind = device.type
+    if torch.is_autocast_enabled(kind):  # the scan's products run in the autocast dtype
+        table = table.to(torch.get_autocast_dtype(kind))
+    inputs = (table, *first.maps(), grus.w_ih, grus.b_ih, grus.w_hh, grus.b_hh)
+    keep = torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in inputs)
+    a0 = None if channels == 1 else (1 if directions == 1 else 0)
+    top = _AffineScan.apply(plan, (directions * channels, layers, b, hid, a0), keep, *inputs)
+    top = top.view(directions, channels, hp, wp, b, hid).permute(0, 4, 1, 2, 3, 5)
+    return list(top.unbind(0))
+
+
+def _is_affine(model: Any, direction: int) -> bool:
+    """True when `_layer0` gives this direction an `_AffineLayer0` (the hand-written scan)."""
+    from pixelzoo.models.combiners.linear_add import LinearAddCombiner
+
+    comb = model.stacks[direction][0].combiner
+    if _FORCE_AUTOGRAD or comb.is_cell:
+        return False
+    return type(comb) is LinearAddCombiner or (
+        type(comb).__name__ == "ConcatCombiner"
+        and type(comb).__module__ == "pixelzoo.models.combiners.concat")
+
+
 def scan_embedded(model: Any, x: torch.Tensor, direction: int) -> torch.Tensor:
     """Wavefront scan of embedded inputs x (B, C, Hp, Wp, E) -> (B, C, Hp, Wp, hidden)."""
     stacks = model.stacks[direction]
+    if _is_affine(model, direction):
+        return _affine_scan(model, list(stacks), [x])[0]
     b, channels, hp, wp, _ = x.shape
     layers, hid = model.config.layers, model.config.hidden
     plan = _plan(channels, layers, hp, wp, x.device)
     first = _layer0(stacks, model.config.embed, x.device)
     table = first.table(x.permute(1, 2, 3, 0, 4).reshape(channels, hp * wp, b, -1))
-    if isinstance(first, _AffineLayer0) and not _FORCE_AUTOGRAD:
-        grus = _GRULayers(stacks, 0, layers, False)
-        kind = x.device.type
-        if torch.is_autocast_enabled(kind):  # the scan's products run in the autocast dtype
-            table = table.to(torch.get_autocast_dtype(kind))
-        inputs = (table, *first.maps(), grus.w_ih, grus.b_ih, grus.w_hh, grus.b_hh)
-        keep = torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in inputs)
-        top = _AffineScan.apply(plan, (channels, layers, b, hid), keep, *inputs)
-        return top.view(channels, hp, wp, b, hid).permute(3, 0, 1, 2, 4)
     # one gather for every step (split, not sliced: a single backward node for all of them)
     xrows = table.index_select(0, plan.x_all).split(plan.x_sizes)
     cell0 = first.gives_state
@@ -743,6 +792,22 @@ def wavefront_scan(model: Any, tokens: torch.Tensor, direction: int) -> torch.Te
         raise PixelzooError(f"train.fast_path: the wavefront scan cannot run this model ({why}); "
                             "use fast_path: auto or reference")
     return scan_embedded(model, model.embed_inputs(tokens), direction)
+
+
+def wavefront_scans(model: Any, tokens: list[torch.Tensor]) -> list[torch.Tensor]:
+    """Every direction's scan, `tokens[d]` oriented for direction d -> outputs as in
+    `wavefront_scan`. On CUDA, with `linear_add` or `concat`, the directions share one scan's
+    steps (4x the cells per step, a quarter of the sequential steps: see `_SHARE_DIRECTIONS`);
+    otherwise they scan in turn."""
+    ok, why = supports(model)
+    if not ok:
+        raise PixelzooError(f"train.fast_path: the wavefront scan cannot run this model ({why}); "
+                            "use fast_path: auto or reference")
+    share = tokens[0].is_cuda if _SHARE_DIRECTIONS is None else _SHARE_DIRECTIONS
+    if share and len(tokens) > 1 and _is_affine(model, 0):
+        stacks = [s for d in range(len(tokens)) for s in model.stacks[d]]
+        return _affine_scan(model, stacks, [model.embed_inputs(t) for t in tokens])
+    return [scan_embedded(model, model.embed_inputs(t), d) for d, t in enumerate(tokens)]
 
 
 def use_fastest_impl(model: Any) -> bool:

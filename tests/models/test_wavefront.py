@@ -130,6 +130,48 @@ def test_both_layer0_forms_and_the_autograd_loop(combiner: str, fold: bool, auto
     compare(build(combiner, "conditional", 1, 3), tokens(3))
 
 
+@pytest.mark.parametrize("channels", [1, 3])
+@pytest.mark.parametrize("fold", [False, True])
+@pytest.mark.parametrize("combiner", ["linear_add", "concat"])
+def test_four_directions_sharing_one_scan(combiner: str, fold: bool, channels: int,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """The four scans of a 4-direction model as lanes of one wavefront (the CUDA default):
+    each lane keeps its own weights and its channel neighbours within its own direction."""
+    monkeypatch.setattr(wf, "_FOLD", fold)
+    monkeypatch.setattr(wf, "_SHARE_DIRECTIONS", True)
+    calls = []
+    real = wf._affine_scan
+    monkeypatch.setattr(wf, "_affine_scan",
+                        lambda m, st, xs: calls.append(len(xs)) or real(m, st, xs))
+    compare(build(combiner, "conditional", 4, channels, layers=2), tokens(channels))
+    assert calls == [4]  # one shared scan, not four
+
+
+def test_shared_plan_keeps_directions_apart() -> None:
+    """Lanes k = d * C + c of a shared plan: the same steps as one scan, and a layer-0 cell's
+    channel neighbour is the top layer of lane k - 1 (same direction), none for c = 0."""
+    channels, layers, lanes = 3, 2, 12
+    steps, final, _, _ = wf._plan_arrays(channels, layers, 5, 6, 4)
+    one, _, _, _ = wf._plan_arrays(channels, layers, 5, 6)
+    assert [m for m, _, _ in steps] == [m for m, _, _ in one]  # no extra sequential step
+    assert len(set(final.tolist())) == len(final) == lanes * 5 * 6
+    prev_m, checked = None, 0
+    for m, gather, _ in steps:
+        groups = lanes * layers
+        chan = gather[2 * groups * m:].reshape(lanes, m)
+        if prev_m is not None:
+            zero = groups * prev_m  # the "no neighbour" row after the previous step's states
+            for k in range(lanes):
+                real = chan[k][chan[k] != zero]
+                if k % channels == 0:
+                    assert real.size == 0, (k, real)
+                else:
+                    assert (real // prev_m == (layers - 1) * lanes + k - 1).all(), (k, real)
+                    checked += real.size
+        prev_m = m
+    assert checked > 0
+
+
 class PointwiseMix(RowContextCombiner):
     """A plugin-style input combiner the fast path knows nothing about: x * tanh(W h)."""
 
