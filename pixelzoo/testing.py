@@ -21,7 +21,7 @@ CPU in double precision, so a check takes a second or two.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -295,12 +295,14 @@ def check_combiner(combiner: str | type, params: dict[str, Any] | None = None, *
                  "the model built from the recipe does not use this combiner")
 
 
+def _float64_normals(seed: int) -> Callable[..., torch.Tensor]:
+    """rand(*shape): float64 standard normals from one seeded generator, call after call."""
+    g = torch.Generator().manual_seed(seed)
+    return lambda *shape: torch.randn(*shape, generator=g, dtype=torch.float64)
+
+
 def _combiner_shapes(p: _Part, comb: Any, n_in: int, hid: int) -> None:
-    g = torch.Generator().manual_seed(0)
-
-    def rand(*shape: int) -> torch.Tensor:
-        return torch.randn(*shape, generator=g, dtype=torch.float64)
-
+    rand = _float64_normals(0)
     b, w = 2, 5
     if p.cls.is_cell:
         leading = [(3,), (2, 3)] if p.cls.pointwise else [(3,)]
@@ -326,11 +328,7 @@ def _combiner_shapes(p: _Part, comb: Any, n_in: int, hid: int) -> None:
 
 def _combiner_agreement(p: _Part, comb: Any, n_in: int, hid: int) -> None:
     """What the fast path relies on: `scan_row` == `cell` left to right; `pointwise` honoured."""
-    g = torch.Generator().manual_seed(0)
-
-    def rand(*shape: int) -> torch.Tensor:
-        return torch.randn(*shape, generator=g, dtype=torch.float64)
-
+    rand = _float64_normals(0)
     b, w = 2, 5
     if p.cls.is_cell:
         x, above = rand(b, w, n_in), rand(b, w, hid)
@@ -398,19 +396,23 @@ def _combiner_causality(p: _Part) -> None:
                      "combiner does not pass the row above on")
 
 
-def _combiner_determinism(p: _Part) -> None:
-    gen = torch.Generator().manual_seed(3)
-    tokens = _random_tokens(2, 1, 3, 4, gen)
-    outs, models = [], []
+def _built_twice_agree(p: _Part, build: Callable[[], Any], tokens: torch.Tensor) -> None:
+    """Two builds under one seed have equal weights, and their forward passes agree."""
+    outs, nets = [], []
     for _ in range(2):
         torch.manual_seed(SEED)
-        model = _tiny_rowrnn(p.spec(), channels=1, height=3, width=4)
+        net = build()
         torch.manual_seed(SEED + 1)
-        outs.append(model(tokens))
-        models.append(model)
-    p.expect(_same_state(*models), "determinism", "two builds under one seed differ")
+        outs.append(net(tokens))
+        nets.append(net)
+    p.expect(_same_state(*nets), "determinism", "two builds under one seed differ")
     p.expect(torch.equal(outs[0], outs[1]), "determinism",
              "two forward passes under one seed differ")
+
+
+def _combiner_determinism(p: _Part) -> None:
+    tokens = _random_tokens(2, 1, 3, 4, torch.Generator().manual_seed(3))
+    _built_twice_agree(p, lambda: _tiny_rowrnn(p.spec(), channels=1, height=3, width=4), tokens)
 
 
 # ------------------------------------------------------------------------------ decoders
@@ -624,16 +626,7 @@ def check_model(model: str | type, params: dict[str, Any] | None = None, *,
 
 def _model_determinism(p: _Part) -> None:
     tokens = _random_tokens(2, 1, 8, 8, torch.Generator().manual_seed(11))
-    outs, nets = [], []
-    for _ in range(2):
-        torch.manual_seed(SEED)
-        net = p.build(channels=1, height=8, width=8, num_classes=4)
-        torch.manual_seed(SEED + 1)
-        outs.append(net(tokens))
-        nets.append(net)
-    p.expect(_same_state(*nets), "determinism", "two builds under one seed differ")
-    p.expect(torch.equal(outs[0], outs[1]), "determinism",
-             "two forward passes under one seed differ")
+    _built_twice_agree(p, lambda: p.build(channels=1, height=8, width=8, num_classes=4), tokens)
 
 
 # ------------------------------------------------------------------------------ masks

@@ -18,6 +18,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 from pixelzoo.errors import PixelzooError
 
@@ -92,36 +93,55 @@ def fsync_dir(folder: str | Path) -> None:
         os.close(fd)
 
 
+class _Staged:
+    """Temporary files waiting to replace their targets, as a context manager: on any failure
+    the ones not yet moved in are removed, and an `OSError` becomes a `WriteError` naming the
+    file (`current`) being worked on when it happened."""
+
+    def __init__(self) -> None:
+        self.pending: list[tuple[str | Path, Path]] = []
+        self.current: Path | None = None
+
+    def add(self, tmp: str | Path, target: Path) -> None:
+        self.pending.append((tmp, target))
+
+    def move_in(self) -> None:
+        """Rename every staged file over its target, in order."""
+        while self.pending:
+            tmp, self.current = self.pending[0]
+            os.replace(tmp, self.current)
+            self.pending.pop(0)
+
+    def __enter__(self) -> _Staged:
+        return self
+
+    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> bool:
+        if exc is None:
+            return False
+        for tmp, _ in self.pending:
+            _unlink_quietly(tmp)
+        if isinstance(exc, OSError):
+            raise WriteError(self.current or "?", exc) from exc
+        return False
+
+
 def atomic_write_many(items: Sequence[tuple[str | Path, bytes]]) -> None:
     """Write each `(path, bytes)`; all temporary files are complete before any rename."""
-    prepared: list[tuple[str, Path]] = []
-    current: Path | None = None
-    try:
+    with _Staged() as staged:
         for path, data in items:
-            current = Path(path)
-            current.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = _mkstemp(current)
-            prepared.append((tmp, current))
+            target = staged.current = Path(path)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = _mkstemp(target)
+            staged.add(tmp, target)
             try:
                 _write_fd(fd, data)
                 os.fsync(fd)
             finally:
                 os.close(fd)
-        while prepared:
-            tmp, current = prepared[0]
-            os.replace(tmp, current)
-            prepared.pop(0)
+        staged.move_in()
         for folder in {Path(p).parent for p, _ in items}:
-            current = folder
+            staged.current = folder
             fsync_dir(folder)
-    except OSError as exc:
-        for tmp, _ in prepared:
-            _unlink_quietly(tmp)
-        raise WriteError(current or "?", exc) from exc
-    except BaseException:
-        for tmp, _ in prepared:
-            _unlink_quietly(tmp)
-        raise
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
@@ -135,25 +155,17 @@ def atomic_write_text(path: str | Path, text: str) -> None:
 def atomic_write(path: str | Path, write: Callable[[str], None]) -> None:
     """Call `write(tmp_path)` to produce the file (any writer: PIL, cv2, ...), then move it in."""
     path = Path(path)
-    tmp: str | None = None
-    try:
+    with _Staged() as staged:
+        staged.current = path
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = _mkstemp(path)
         os.close(fd)
+        staged.add(tmp, path)
         write(tmp)
         with open(tmp, "rb+") as fh:  # make the bytes durable before the rename
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
-        tmp = None
+        staged.move_in()
         fsync_dir(path.parent)
-    except OSError as exc:
-        if tmp is not None:
-            _unlink_quietly(tmp)
-        raise WriteError(path, exc) from exc
-    except BaseException:
-        if tmp is not None:
-            _unlink_quietly(tmp)
-        raise
 
 
 def atomic_link_many(pairs: Iterable[tuple[str | Path, str | Path]]) -> None:
@@ -162,13 +174,11 @@ def atomic_link_many(pairs: Iterable[tuple[str | Path, str | Path]]) -> None:
     Used to promote `last` to `best` and to the history without rewriting the bytes; `last` is
     later replaced by a new file (a new inode), so the links keep the old content.
     """
-    prepared: list[tuple[Path, Path]] = []
-    current: Path | None = None
-    try:
+    with _Staged() as staged:
         for src, dst in pairs:
-            src, current = Path(src), Path(dst)
-            tmp = current.with_name(f".{current.name}.{secrets.token_hex(4)}{TMP_SUFFIX}")
-            prepared.append((tmp, current))
+            target = staged.current = Path(dst)
+            tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}{TMP_SUFFIX}")
+            staged.add(tmp, target)
             try:
                 os.link(src, tmp)
             except OSError as exc:
@@ -178,20 +188,9 @@ def atomic_link_many(pairs: Iterable[tuple[str | Path, str | Path]]) -> None:
                 shutil.copyfile(src, tmp)  # no hard links here: copy instead
                 with open(tmp, "rb+") as fh:
                     os.fsync(fh.fileno())
-        while prepared:
-            tmp, current = prepared[0]
-            os.replace(tmp, current)
-            prepared.pop(0)
-        if current is not None:
-            fsync_dir(current.parent)
-    except OSError as exc:
-        for tmp, _ in prepared:
-            _unlink_quietly(tmp)
-        raise WriteError(current or "?", exc) from exc
-    except BaseException:
-        for tmp, _ in prepared:
-            _unlink_quietly(tmp)
-        raise
+        staged.move_in()
+        if staged.current is not None:
+            fsync_dir(staged.current.parent)
 
 
 def stale_temp_files(folder: str | Path) -> list[Path]:

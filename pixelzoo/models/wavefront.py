@@ -475,22 +475,32 @@ class _GatedLayer0(_Layer0):
         return z[0] * n + z[1] * left + z[2] * above
 
 
+def _affine_kind(comb: Any) -> str | None:
+    """"linear_add" or "concat" for the built-in combiners `_AffineLayer0` knows, else None."""
+    from pixelzoo.models.combiners.linear_add import LinearAddCombiner
+
+    if comb.is_cell:
+        return None
+    if type(comb) is LinearAddCombiner:
+        return "linear_add"
+    if (type(comb).__name__ == "ConcatCombiner"
+            and type(comb).__module__ == "pixelzoo.models.combiners.concat"):
+        return "concat"
+    return None
+
+
 def _layer0(stacks: Any, embed: int, device: torch.device) -> _Layer0:
     comb = stacks[0].combiner
-    name = type(comb).__name__
     if comb.is_cell:
         from pixelzoo.models.combiners.gated import GatedCombiner
 
         if type(comb) is GatedCombiner and _GatedLayer0.matches(stacks):
             return _GatedLayer0(stacks, embed)
         return _CellLayer0(stacks)
-    from pixelzoo.models.combiners.linear_add import LinearAddCombiner
-
-    fold = device.type != "cpu" if _FOLD is None else _FOLD
-    if type(comb) is LinearAddCombiner:
-        return _AffineLayer0(stacks, "linear_add", embed, fold)
-    if name == "ConcatCombiner" and type(comb).__module__ == "pixelzoo.models.combiners.concat":
-        return _AffineLayer0(stacks, "concat", embed, fold)
+    kind = _affine_kind(comb)
+    if kind is not None:
+        fold = device.type != "cpu" if _FOLD is None else _FOLD
+        return _AffineLayer0(stacks, kind, embed, fold)
     return _CombineLayer0(stacks)
 
 
@@ -724,15 +734,8 @@ def _affine_scan(model: Any, stacks: list[Any], xs: list[torch.Tensor]) -> list[
 
 
 def _is_affine(model: Any, direction: int) -> bool:
-    """True when `_layer0` gives this direction an `_AffineLayer0` (the hand-written scan)."""
-    from pixelzoo.models.combiners.linear_add import LinearAddCombiner
-
-    comb = model.stacks[direction][0].combiner
-    if _FORCE_AUTOGRAD or comb.is_cell:
-        return False
-    return type(comb) is LinearAddCombiner or (
-        type(comb).__name__ == "ConcatCombiner"
-        and type(comb).__module__ == "pixelzoo.models.combiners.concat")
+    """True when this direction runs the hand-written scan (`_AffineScan`)."""
+    return not _FORCE_AUTOGRAD and _affine_kind(model.stacks[direction][0].combiner) is not None
 
 
 def scan_embedded(model: Any, x: torch.Tensor, direction: int) -> torch.Tensor:
@@ -787,11 +790,15 @@ def wavefront_scan(model: Any, tokens: torch.Tensor, direction: int) -> torch.Te
     Raises `PixelzooError` for a model it cannot run (see `supports`), rather than computing
     something else: `train.fast_path: wavefront` forces this path without asking.
     """
+    _require_support(model)
+    return scan_embedded(model, model.embed_inputs(tokens), direction)
+
+
+def _require_support(model: Any) -> None:
     ok, why = supports(model)
     if not ok:
         raise PixelzooError(f"train.fast_path: the wavefront scan cannot run this model ({why}); "
                             "use fast_path: auto or reference")
-    return scan_embedded(model, model.embed_inputs(tokens), direction)
 
 
 def wavefront_scans(model: Any, tokens: list[torch.Tensor]) -> list[torch.Tensor]:
@@ -799,10 +806,7 @@ def wavefront_scans(model: Any, tokens: list[torch.Tensor]) -> list[torch.Tensor
     `wavefront_scan`. On CUDA, with `linear_add` or `concat`, the directions share one scan's
     steps (4x the cells per step, a quarter of the sequential steps: see `_SHARE_DIRECTIONS`);
     otherwise they scan in turn."""
-    ok, why = supports(model)
-    if not ok:
-        raise PixelzooError(f"train.fast_path: the wavefront scan cannot run this model ({why}); "
-                            "use fast_path: auto or reference")
+    _require_support(model)
     share = tokens[0].is_cuda if _SHARE_DIRECTIONS is None else _SHARE_DIRECTIONS
     if share and len(tokens) > 1 and _is_affine(model, 0):
         stacks = [s for d in range(len(tokens)) for s in model.stacks[d]]
