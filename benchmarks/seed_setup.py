@@ -16,6 +16,7 @@ import torch
 
 from pixelzoo.config import spec
 from pixelzoo.models.rowrnn import RowRNN, RowRNNConfig
+from pixelzoo.models.scan import select
 from pixelzoo.tokens import HOLE, add_start_tokens
 
 SIZE = 36
@@ -31,7 +32,7 @@ def seed_model(impl: str, size: int = SIZE, **overrides: Any) -> RowRNN:
     cfg.update(overrides)
     torch.manual_seed(0)
     model = RowRNN(RowRNNConfig(**cfg), channels=CHANNELS, height=size, width=size)
-    model.impl = impl
+    select(model, impl)
     return model
 
 

@@ -1,21 +1,22 @@
 """The `pixelzoo` command line.
 
 Sub-commands: `run`, `validate`, `show`, `schema`, `list`, `doctor` (and, where installed, the
-task-specific `infill` and `compare`). Every user-fixable problem is a `PixelzooError`: it is
-printed as one clear report on stderr with exit status 2 and no traceback. Commands that only
+task-specific `infill` and `compare`). Every command runs under the one error policy,
+`pixelzoo.errors.guard`: a user-fixable problem (a `PixelzooError`) is one clear report on stderr
+with exit status 2 and no traceback; anything else is a bug, exit status 1, its traceback in a
+log file (`PIXELZOO_DEBUG=1` shows it). Commands that only
 read metadata (`list`, `validate` of the envelope) do not import torch, so they answer at once.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 from typing import Any
 
 from pixelzoo import __version__
-from pixelzoo.errors import PixelzooError
+from pixelzoo.errors import guard
 
 
 def _console(stderr: bool = False) -> Any:
@@ -56,8 +57,16 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from pixelzoo.recipe import load_recipe
 
     recipe = load_recipe(args.recipe, args.overrides)
+    _print_notes(recipe)
     _console().print(f"[green]ok[/green]: {args.recipe} is a valid recipe ({recipe.name})")
     return 0
+
+
+def _print_notes(recipe: Any) -> None:
+    """The recipe's one-line notes (an old spelling read as the new one), as `run` shows them."""
+    con = _console(stderr=True)
+    for note in recipe.notes:
+        con.print(f"[yellow]note[/yellow]: {note}", markup=True, highlight=False, soft_wrap=True)
 
 
 def cmd_show(args: argparse.Namespace) -> int:
@@ -66,6 +75,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     from pixelzoo.recipe import load_recipe
 
     recipe = load_recipe(args.recipe, args.overrides)
+    _print_notes(recipe)
     con = _console()
     con.print(Syntax(recipe.to_yaml(), "yaml", theme="ansi_dark", background_color="default"))
     if not args.no_params:
@@ -77,15 +87,18 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 def model_summary(recipe: Any) -> dict[str, Any]:
     """Build the recipe's model on the dataset's geometry (without training) and count it."""
-    from pixelzoo.engine.build import count_parameters
-    from pixelzoo.recipe import build_part
+    import contextlib
 
-    ds = build_part("datasets", recipe.data["dataset"])
-    geo = ds.geometry()
-    kwargs = {"channels": geo.channels, "height": geo.height, "width": geo.width,
-              "num_classes": geo.num_classes if recipe.data["task"]["type"] == "classification"
-              else None}
-    model = build_part("models", recipe.data["model"], **kwargs)
+    import torch
+
+    from pixelzoo.engine.build import count_parameters, create_model
+
+    # Counting needs shapes, not numbers: without weights to load, build on the meta device,
+    # so a recipe asking for billions of parameters is counted instead of allocated.
+    model_cfg = recipe.data.get("model")
+    weights = isinstance(model_cfg, dict) and model_cfg.get("weights")
+    with contextlib.nullcontext() if weights else torch.device("meta"):
+        model = create_model(recipe)  # the one builder; the dataset's geometry, not its images
     describe = model.describe() if hasattr(model, "describe") else {}
     return {"parameters": count_parameters(model), "describe": describe}
 
@@ -110,24 +123,38 @@ def cmd_list(args: argparse.Namespace) -> int:
     from pixelzoo.registry import REGISTRIES, registry_for
 
     if args.kind == "weights":
-        from pixelzoo.weights import list_weights
+        import fnmatch
 
-        table = Table(title="shipped weights")
-        for col in ("name", "task", "dataset", "description"):
-            table.add_column(col)
-        for w in list_weights():
-            table.add_row(w["name"], w.get("task", ""), w.get("dataset", ""),
-                          w.get("description", ""))
-        _console().print(table)
+        from pixelzoo import weights
+
+        con = _console()
+        records = [w for w in weights.list_weights()
+                   if not args.filter or fnmatch.fnmatch(w["name"], args.filter)]
+        for table in weights.tables(records):  # one record each: tag, hash, metrics, recipe
+            con.print(table)
+        if not records:
+            con.print("no shipped weights" + (f" match '{args.filter}'" if args.filter else ""))
         return 0
     regs = [registry_for(args.kind)] if args.kind else list(REGISTRIES.values())
     table = Table(title="pixelzoo parts" + (f" matching '{args.filter}'" if args.filter else ""))
     for col in ("kind", "name", "distribution", "version", "entry point"):
         table.add_column(col)
+    clashes = []
     for reg in regs:
         for info in reg.infos(args.filter):
-            table.add_row(reg.singular, info.name, info.dist, info.version, info.target)
-    _console().print(table)
+            # a name claimed twice: one row per claimant, marked, so the clash is visible
+            mark = " [red](clash)[/red]" if info.duplicates else ""
+            for claimant in (info, *info.duplicates):
+                table.add_row(reg.singular, info.name + mark, claimant.dist, claimant.version,
+                              claimant.target)
+            if info.duplicates:
+                clashes.append(f"{reg.singular} '{info.name}' is claimed by "
+                               + " and ".join(c.dist for c in (info, *info.duplicates)))
+    con = _console()
+    con.print(table)
+    for clash in clashes:  # what a clash does: see docs/plugins.md
+        con.print(f"[red]clash[/red]: {clash}: it cannot be used (recipes and shipped weights "
+                  "that need it fail) until one of them is uninstalled", soft_wrap=True)
     return 0
 
 
@@ -160,6 +187,17 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 
 # ------------------------------------------------------------------------------ parser
+def _count(text: str) -> int:
+    """An argparse type: a whole number from 1 (checked here, so the message names the flag)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if not 1 <= value < 2**31:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 1, got {text}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pixelzoo", description="A pluggable model zoo for pixel recurrent networks.")
@@ -175,7 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", default=None, metavar="auto|RUN_DIR|CKPT",
                    help="continue the newest run of this recipe (auto), a run folder, or a "
                         "checkpoint")
-    p.add_argument("--keep", type=int, default=None, metavar="N",
+    p.add_argument("--keep", type=_count, default=None, metavar="N",
                    help="keep the N best epoch checkpoints besides last and best "
                         "(overrides train.keep)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
@@ -197,7 +235,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("list", help="list registered parts (no imports)")
     p.add_argument("kind", nargs="?", default=None,
-                   help="datasets, combiners, decoders, tasks, masks, models, or weights")
+                   help="datasets, combiners, decoders, tasks, masks, models, augmentations, "
+                        "callbacks, or weights")
     p.add_argument("--filter", default=None, metavar="GLOB", help="e.g. '*add*'")
     p.set_defaults(func=cmd_list)
 
@@ -214,37 +253,29 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _extra_commands() -> list[Any]:
-    """Commands that live in their own modules (compare, infill), registered if present."""
-    out = []
-    for mod in ("pixelzoo.compare", "pixelzoo.infill_cli"):
-        try:
-            module = __import__(mod, fromlist=["add_parser"])
-        except ImportError:
-            continue
-        out.append(module.add_parser)
-    return out
+    """Commands that live in their own modules (compare, infill, serve).
+
+    Imported plainly, never behind an `except ImportError`: they are part of pixelzoo, so an
+    ImportError here is a bug that must show. None needs an optional extra to import; `serve`
+    reports a missing `serve` extra itself when it runs.
+    """
+    from pixelzoo.compare import add_parser as add_compare
+    from pixelzoo.infill_cli import add_parser as add_infill
+    from pixelzoo.serve.command import add_parser as add_serve
+
+    return [add_compare, add_infill, add_serve]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Parse `argv` and run the command under the error policy (`pixelzoo.errors.guard`)."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    _plugins(args)
-    try:
-        return int(args.func(args) or 0)
-    except PixelzooError as exc:
-        from rich.markup import escape
 
-        con = _console(stderr=True)
-        # escape: messages hold `dist[name]` labels that rich would otherwise eat as markup
-        con.print(f"[bold red]error:[/bold red] {escape(str(exc))}", markup=True,
-                  highlight=False, soft_wrap=True)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:  # `pixelzoo list | head`
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
+    def command() -> int:
+        _plugins(args)
+        return int(args.func(args) or 0)
+
+    return guard(command, argv)
 
 
 if __name__ == "__main__":

@@ -3,12 +3,18 @@
 `pixelzoo compare recipes/seed/*.yaml` validates every recipe first (with the same `--set`
 overrides applied to each), refuses a mix of tasks or of evaluation sets before any training
 starts, then trains and evaluates each recipe in turn. `pixelzoo compare runs/a runs/b` reads
-finished run folders instead and trains nothing. Either way the runs are checked once more for the
-same evaluation images and holes (resolved dataset and eval sections, and the tasks' eval
-fingerprints), and the result is one table, one row per recipe, plus the classic OpenCV baselines
-for infill. The table is printed with rich and written to `compare/<timestamp>/` as CSV and
-Markdown, beside a bar chart of the main metrics, the learning curves, and for infill a grid of
-the same holed images filled by every recipe and baseline.
+finished run folders instead and trains nothing. A shipped weights name (`pixelzoo compare
+toon_infill recipes/toon_infill.yaml`) is evaluated without training (`train.epochs: 0`) on the
+data and evaluation sets of the first recipe or run beside it. Either way the runs are checked
+once more for the same evaluation images and holes (resolved dataset and eval sections, and the
+tasks' eval fingerprints), and the result is one table, one row per recipe, plus the rows the
+task adds (for infill, the classic baselines). Runs with extra evaluation datasets
+(`eval.datasets`, the same ones in every run) get those datasets' metrics as more columns,
+keyed `LABEL:METRIC` (`lineart:demo_hole/psnr`), beside the own split's. The table is printed with rich and written to
+`compare/<timestamp>/` as CSV and Markdown, beside a bar chart of the task's headline metrics,
+the learning curves, and the pictures the task adds (for infill, a grid of the same holed images
+filled by every recipe and baseline). Which way each metric is better, and which ones are
+headlines, is what the task class declares (`Task.metrics`): nothing here names a task.
 """
 
 from __future__ import annotations
@@ -26,9 +32,6 @@ from pathlib import Path
 from typing import Any
 
 from pixelzoo.errors import PixelzooError
-
-#: Metrics drawn in the bar chart per task, by their last name part; all are in the table.
-MAIN_METRICS = {"classification": ("accuracy",), "infill": ("psnr", "ssim")}
 
 
 @dataclass
@@ -51,10 +54,12 @@ def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "compare", help="train or read several recipes/runs and compare them side by side",
         description="Compare architectures side by side. Each argument is a recipe (trained and "
-                    "evaluated here) or a finished run folder (read, not retrained).")
-    p.add_argument("items", nargs="+", metavar="RECIPE_OR_RUN",
-                   help="recipe .yaml files and/or run folders (a recipe's folder of runs means "
-                        "its newest finished run)")
+                    "evaluated here), a finished run folder (read, not retrained), or shipped "
+                    "weights (evaluated on the others' evaluation sets, not trained).")
+    p.add_argument("items", nargs="+", metavar="RECIPE_OR_RUN_OR_WEIGHTS",
+                   help="recipe .yaml files, run folders (a recipe's folder of runs means "
+                        "its newest finished run) and/or shipped weights names "
+                        "(`pixelzoo list weights`)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override applied to every recipe, e.g. --set train.epochs=2 (repeatable)")
     p.add_argument("--out", default="runs", help="root folder for the new runs (default: runs)")
@@ -67,7 +72,8 @@ def add_parser(subparsers: Any) -> None:
                    help="show only metrics matching this pattern in the table and chart "
                         "(repeatable; the CSV keeps all)")
     p.add_argument("--grid-images", type=int, default=2, metavar="N",
-                   help="infill grid: images per evaluation mask set (default: 2; 0: no grid)")
+                   help="images per evaluation set in the pictures the task adds (the infill "
+                        "grid; default: 2; 0: none)")
     p.add_argument("-q", "--quiet", action="store_true", help="no training progress output")
     p.set_defaults(func=cmd_compare)
 
@@ -106,6 +112,13 @@ def _is_recipe(item: str) -> bool:
     return p.suffix.lower() in (".yaml", ".yml") and not p.is_dir()
 
 
+def _is_weights(item: str) -> bool:
+    """A shipped weights name (and no file or folder of that name here)."""
+    from pixelzoo import weights
+
+    return not Path(item).exists() and weights.is_weights_name(item)
+
+
 def _unique_labels(labels: list[str], paths: list[Path | None]) -> list[str]:
     """Keep labels; where two are equal, add the run folder's name to tell them apart."""
     out = []
@@ -132,7 +145,7 @@ def compare(items: list[str], *, overrides: list[str] | None = None,
     overrides = list(overrides or [])
     if not items:
         raise PixelzooError("compare: name at least one recipe or run folder")
-    recipe_items = [i for i in items if _is_recipe(i)]
+    recipe_items = [i for i in items if _is_recipe(i) or _is_weights(i)]
     if overrides and not recipe_items:
         raise PixelzooError("--set applies to recipes, but every argument is a finished run; "
                             "runs are compared as they were trained")
@@ -144,15 +157,18 @@ def compare(items: list[str], *, overrides: list[str] | None = None,
         try:
             if _is_recipe(item):
                 entries.append(("recipe", load_recipe(item, overrides)))
+            elif _is_weights(item):
+                entries.append(("weights", item))  # a recipe once the others are read
             else:
                 entries.append(("run", runs_mod.read_run(item)))
         except PixelzooError as exc:
-            problems.append(str(exc))
+            problems.append(str(exc) + _weights_hint(item))
     if len(problems) == 1:
         raise PixelzooError(problems[0])
     if problems:
         raise PixelzooError(f"{len(problems)} of the compared items have problems:\n"
                             + "\n".join(f"  - {p}" for p in problems))
+    entries = _weights_entries(entries, overrides)
 
     labels = [e.name if kind == "recipe" else e.label for kind, e in entries]
     tasks = [e.data["task"]["type"] if kind == "recipe" else e.task for kind, e in entries]
@@ -196,6 +212,29 @@ def compare(items: list[str], *, overrides: list[str] | None = None,
                   command=command)
 
 
+def _weights_hint(item: str) -> str:
+    """`; did you mean the shipped weights 'x'?` for a missing item that looks like a tag."""
+    from pixelzoo import weights
+
+    close = None if Path(item).exists() or _is_recipe(item) else weights.suggest(item)
+    return f"; did you mean the shipped weights '{close}'?" if close else ""
+
+
+def _weights_entries(entries: list[tuple[str, Any]], overrides: list[str]
+                     ) -> list[tuple[str, Any]]:
+    """Shipped weights become recipes that evaluate them (`train.epochs: 0`) on the data and
+    evaluation sets of the first compared recipe or run (their own recipe's when alone)."""
+    if not any(kind == "weights" for kind, _ in entries):
+        return entries
+    from pixelzoo.engine.build import weights_recipe
+
+    base = next((e.data for kind, e in entries if kind == "recipe"), None)
+    if base is None:
+        base = next((e.config for kind, e in entries if kind == "run"), None)
+    return [("recipe", weights_recipe(e, base, overrides)) if kind == "weights" else (kind, e)
+            for kind, e in entries]
+
+
 def _content_key(recipe: Any) -> str:
     """What a recipe trains, independent of its name."""
     return json.dumps({k: v for k, v in recipe.data.items() if k != "name"}, sort_keys=True,
@@ -218,21 +257,18 @@ def _train(recipe: Any, out_root: str | Path, quiet: bool, console: Any,
 
 # ------------------------------------------------------------------------------ rows
 def metric_mode_for(task: str) -> Any:
-    """A function metric name -> 'max'|'min', as the task itself judges its metrics."""
-    from pixelzoo.registry import registry_for
-    from pixelzoo.tasks.base import Task
+    """A function metric name -> 'max' | 'min' | None, as the task declares its metrics."""
+    from pixelzoo.tasks.base import task_class
 
-    try:
-        cls = registry_for("tasks").get(task)
-    except PixelzooError:
-        cls = Task
-    probe = object.__new__(cls)  # metric_mode reads class-level tables only; no data needed
+    from pixelzoo.schema import DATASET_SEP
 
-    def mode(name: str) -> str:
-        try:
-            return str(probe.metric_mode(name))
-        except Exception:  # noqa: BLE001 - a task whose metric_mode needs its instance state
-            return Task.metric_mode(probe, name)
+    cls = task_class(task)
+
+    def mode(name: str) -> str | None:
+        declared = cls.metric(name)
+        if declared is None and DATASET_SEP in name:  # `lineart:accuracy`: an extra dataset's
+            declared = cls.metric(name.split(DATASET_SEP, 1)[1])
+        return None if declared is None else declared.mode
 
     return mode
 
@@ -261,8 +297,9 @@ def run_row(record: Any) -> dict[str, Any]:
         "final_train_loss": s.get("final_train_loss"),
         "run_dir": str(record.path),
     }
-    for k, v in (s.get("final_metrics") or {}).items():
-        row[k] = v
+    from pixelzoo.report.runs import final_metrics
+
+    row.update(final_metrics(s))  # the own split's, then each extra dataset's (LABEL:METRIC)
     return row
 
 
@@ -278,19 +315,20 @@ def report(records: list[Any], task: str, *, compare_root: str | Path = "compare
 
     console = console or Console(highlight=False)
     started = time.perf_counter() if started is None else started
+    from pixelzoo.tasks.base import task_class
+
+    cls = task_class(task)
     mode = metric_mode_for(task)
     rows = [run_row(r) for r in records]
+    from pixelzoo.report.runs import final_metrics
+
     metric_names: dict[str, None] = {}
     for r in records:
-        for k in r.summary.get("final_metrics") or {}:
+        for k in final_metrics(r.summary):
             metric_names.setdefault(k, None)
-    infill = None
-    if task == "infill":
-        from pixelzoo.report import infill as infill_mod
-
-        infill = infill_mod.InfillExtras(records, console)
-        base_rows = infill.baseline_rows(list(metric_names))
-        rows += base_rows
+    extras = cls.compare_extras(records, console)  # e.g. the infill baselines and grid
+    if extras is not None:
+        rows += extras.rows(list(metric_names))
     shown = table.select_metrics(list(metric_names), metrics)
     columns = table.columns_for(rows, shown, mode)
     if sort:
@@ -319,9 +357,13 @@ def report(records: list[Any], task: str, *, compare_root: str | Path = "compare
             seen.add(row["run_dir"])
             row = {**row, "recipe": run_label[row["run_dir"]]}
         chart_rows.append(row)
-    main = MAIN_METRICS.get(task) or (str(records[0].summary.get("best_metric", {}).get(
-        "name", "")).split("/")[-1],)
-    chart_metrics = [m for m in shown if m.split("/")[-1] in main] or shown[:6]
+    headline = [m for m in cls.metrics if m.headline]
+    best = str(records[0].summary.get("best_metric", {}).get("name", ""))
+    # the own split's headline metrics (the extra datasets' are in the table); theirs only
+    # when --metrics kept nothing else
+    own = [m for m in shown if m in (records[0].summary.get("final_metrics") or {})] or shown
+    chart_metrics = ([m for m in own if any(h.matches(m) for h in headline)]
+                     or [m for m in own if m == best] or own[:6])
     if chart_metrics:
         files["chart"] = charts.metric_bars(chart_rows, [(m, mode(m)) for m in chart_metrics],
                                             out_dir / "metrics.png", title=title,
@@ -338,11 +380,8 @@ def report(records: list[Any], task: str, *, compare_root: str | Path = "compare
             series, out_dir / "learning_curves.png", metric=curve_metric,
             metric_mode=mode(curve_metric) if curve_metric else None, title=task,
             split=eval_split)
-    if infill is not None and grid_images > 0:
-        infill.records = runs
-        grid = infill.grid(out_dir / "infill_grid.png", per_set=grid_images)
-        if grid is not None:
-            files["grid"] = grid
+    if extras is not None:
+        files.update(extras.pictures(out_dir, runs, grid_images))
 
     seconds = time.perf_counter() - started
     meta = _provenance(records, trained or [], seconds, command)
@@ -423,10 +462,10 @@ def _markdown(rows: list[dict[str, Any]], columns: list[Any], title: str,
                      "several rows).")
     if meta.get("shared_runs"):
         lines.append("")
-    for key, label in (("chart", "Main metrics"), ("curves", "Learning curves"),
-                       ("grid", "Infill grid")):
-        if key in files:
-            lines.append(f"![{label}]({files[key].name})")
+    labels = {"chart": "Main metrics", "curves": "Learning curves", "grid": "Infill grid"}
+    for key, path in files.items():  # the charts, then what the task added (the infill grid)
+        if path.suffix == ".png":
+            lines.append(f"![{labels.get(key, key)}]({path.name})")
     lines += ["", f"- hardware: {meta['hardware']} (runs on: {', '.join(meta['devices'])})",
               f"- this comparison took {fmt(meta['wall_seconds'], 'seconds')}"
               + (f", training {len(meta['trained_here'])} run(s)" if meta["trained_here"]

@@ -10,9 +10,9 @@ pydantic is imported here, torch is not.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class PartConfig(BaseModel):
@@ -25,7 +25,8 @@ class PartSpec(BaseModel):
     """`{type: name, **params}` as written in a recipe; params are checked by the part's Config.
 
     A bare name is shorthand for a part with its defaults: `mask: strokes` is
-    `mask: {type: strokes}`, wherever a part is written (top level, `eval.masks`, nested parts).
+    `mask: {type: strokes}`, wherever a part is written (top level, nested parts, the infill
+    task's `eval.masks`).
     """
 
     model_config = ConfigDict(extra="allow")
@@ -53,11 +54,24 @@ class PartSpec(BaseModel):
 
 @dataclass(frozen=True)
 class Kind:
-    """Annotation marking a `PartSpec` field with the registry kind it names."""
+    """Annotation marking a `PartSpec` field with the registry kind it names.
+
+    `keep` names keys that the place where the part is used adds beside the part's own
+    parameters (`eval.datasets`' display `label`): the recipe validator keeps them in the
+    resolved spec and never passes them to the part's `Config`.
+    """
 
     kind: str
+    keep: tuple[str, ...] = ()
 
 
 def spec(type_: str, **params: Any) -> PartSpec:
     """Shorthand for defaults: `Field(default_factory=lambda: spec("linear_add"))`."""
     return PartSpec(type=type_, **params)
+
+
+#: Seeds run from 0 to 2**32 - 1: every generator pixelzoo seeds (python's, numpy's legacy one,
+#: torch's, a DistributedSampler's `seed + epoch`) takes such a seed as it is, without overflow
+#: or silent truncation. A recipe field typed `Seed` gets that range and its message.
+SEED_MAX = 2**32 - 1
+Seed = Annotated[int, Field(ge=0, le=SEED_MAX)]

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
+from pixelzoo.config import PartSpec
 from pixelzoo.registry import REGISTRIES
 
 
@@ -42,6 +43,8 @@ def _default(info: Any) -> str:
         value = info.default_factory()
     else:
         return "**required**"
+    if isinstance(value, list) and value and all(isinstance(v, PartSpec) for v in value):
+        value = [v.type if not v.params else {"type": v.type, **v.params} for v in value]
     if isinstance(value, BaseModel):
         dumped = value.model_dump(mode="json")
         if set(dumped) <= {"type"} | set(getattr(value, "model_extra", None) or {}):
@@ -71,10 +74,14 @@ def markdown() -> str:
         "Generated from the schema by `pixelzoo schema --markdown`; do not edit by hand.",
         "A recipe is YAML with the top-level keys below. Component sections are written",
         "`{type: NAME, ...params}`, or just `NAME` for a part with its defaults (`mask: strokes`,",
-        "`eval: {masks: [demo_hole, strokes]}`, `combiner: concat`); each part's parameters are",
-        "listed under its kind.",
+        "`task: {type: infill, eval: {masks: [demo_hole, strokes]}}`, `combiner: concat`); each",
+        "part's parameters are listed under its kind, its sub-sections (such as the infill",
+        "task's `eval`) below it.",
         "Sizes the core owns (channels, height, width, number of classes, hidden size passed",
         "to combiners) come from the dataset and model and are never repeated in a recipe.",
+        "A model may start from shipped weights, `model: {weights: toon_infill}` (see `pixelzoo",
+        "list weights`): the weights bring their own model section, keys written beside",
+        "`weights` must match it, and `train.epochs: 0` evaluates them without training.",
         "",
         "## Top level",
         "",
@@ -93,4 +100,32 @@ def markdown() -> str:
             fields = cls.Config.model_fields
             out.append(model_table(cls.Config) if fields else "No parameters.")
             out.append("")
+            out += _metrics(cls)
+            out += _sub_sections(cls.Config, info.name)
     return "\n".join(out).rstrip() + "\n"
+
+
+def _metrics(cls: Any) -> list[str]:
+    """A task's declared metrics (`Task.metrics`), one line each; nothing for other parts."""
+    declared = getattr(cls, "metrics", None)
+    if not declared or not isinstance(declared, tuple):
+        return []
+    out = ["Metrics (`*` stands for any part of a key; `eval.metric` names one of them):", ""]
+    for m in declared:
+        marks = ["higher is better" if m.higher_is_better else "lower is better"]
+        marks += [w for w, on in (("primary", m.primary), ("charted", m.headline)) if on]
+        text = f": {m.description}" if m.description else ""
+        out.append(f"- `{m.name}` ({', '.join(marks)}){text}")
+    return [*out, ""]
+
+
+def _sub_sections(model: type[BaseModel], label: str) -> list[str]:
+    """A table for each field of `model` that is itself a section (a pydantic model)."""
+    out: list[str] = []
+    for name, info in model.model_fields.items():
+        sub = info.annotation
+        if isinstance(sub, type) and issubclass(sub, BaseModel) and sub.model_fields:
+            out += [f"#### `{label}`: `{name}`", "", _first_line(sub.__doc__), "",
+                    model_table(sub), ""]
+            out += _sub_sections(sub, f"{label}.{name}")
+    return out

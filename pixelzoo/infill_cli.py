@@ -2,6 +2,7 @@
 
     pixelzoo infill RUN_DIR|WEIGHTS_NAME --image face.png --mask holes.png -o out.png
     pixelzoo infill toon_infill --image face.png --mask box:15,15,5,10 -o out.png
+    pixelzoo infill toon_infill --image faces/ --mask masks/ -o filled/ [--original faces/]
 
 The image goes through the same preprocessing as the run's dataset (for `cartoonset` and `toon`:
 RGB, centre crop 300, area resize to 36; read from the run's `config.yaml`); an image already at
@@ -12,6 +13,11 @@ other size is resized to the model's grid, with a note, and a model pixel is a h
 it was marked. `box:TOP,LEFT,H,W` gives a rectangle in the model's grid instead. The filled image
 is written at the model's size to `-o`, and a labelled side-by-side picture (original | holes |
 filled), enlarged, next to it.
+
+With `--image DIR` the command fills a whole folder, the model loaded once and the images filled
+in batches: masks paired with the images by file name (or one mask file or box for all), one
+`<name>.png` per image in `-o DIR`, bad files skipped and reported, and with `--original DIR` a
+CSV of each image's hole PSNR and SSIM; see `pixelzoo.infill_batch`.
 """
 
 from __future__ import annotations
@@ -24,9 +30,9 @@ from typing import Any
 
 import numpy as np
 
+from pixelzoo.config import SEED_MAX
 from pixelzoo.errors import PixelzooError
-
-DECODING_CHOICES = ("greedy", "mean", "sample", "schedule")
+from pixelzoo.tasks.infill_config import DECODINGS
 
 
 @dataclass
@@ -43,73 +49,25 @@ class LoadedInfill:
     notes: list[str] = field(default_factory=list)
 
 
-def _weights_file(folder: Path) -> Path:
-    for cand in (folder / "model.safetensors", folder / "checkpoints" / "best.safetensors",
-                 folder / "checkpoints" / "last.safetensors"):
-        if cand.is_file():
-            return cand
-    raise PixelzooError(f"{folder}: no weights found (looked for model.safetensors and "
-                        "checkpoints/best.safetensors or last.safetensors); has the run trained "
-                        "at least one epoch?")
-
-
 def resolve_source(source: str) -> Path:
-    """A run folder, a folder holding model.safetensors + config.yaml, or a shipped name."""
-    path = Path(source)
-    if path.is_dir():
-        if not (path / "config.yaml").is_file():
-            raise PixelzooError(f"{path}: not a run folder (no config.yaml in it)")
-        return path
-    if path.exists():
-        raise PixelzooError(f"{path}: expected a run folder or a shipped weights name, got a file")
-    from pixelzoo import weights
+    """The folder (or file) of a run folder, a weights file, or shipped weights by name."""
+    from pixelzoo.engine.build import resolve_weights
 
-    if source in weights.names():
-        return weights.resolve(source)
-    shipped = ", ".join(weights.names()) or "(none)"
-    raise PixelzooError(f"'{source}' is neither a run folder nor a shipped weights name "
-                        f"(shipped: {shipped}); pass a folder such as "
-                        f"runs/cartoon_infill/<timestamp>")
+    return resolve_weights(source).file
 
 
 def load_infill(source: str, device: Any = "cpu") -> LoadedInfill:
-    """Build the model a run (or shipped weights) describes and load its weights."""
-    import yaml
+    """Build the model a run (or shipped weights) describes and load its weights.
 
-    from pixelzoo.engine.checkpoint import apply_weights, read_weights
-    from pixelzoo.recipe import build_part, recipe_from_dict
-    from pixelzoo.tasks.infill import InfillTask
+    Through the one builder (`pixelzoo.engine.build.load_run`); a run trained for another task
+    is refused before its weights are read.
+    """
+    from pixelzoo.engine.build import load_run
 
-    folder = resolve_source(source)
-    try:
-        data = yaml.safe_load((folder / "config.yaml").read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise PixelzooError(f"{folder / 'config.yaml'}: not valid YAML: {exc}") from None
-    if not isinstance(data, dict):
-        raise PixelzooError(f"{folder / 'config.yaml'}: not a recipe")
-    recipe = recipe_from_dict(data, name=folder.name)
-    if recipe.data["task"]["type"] != "infill":
-        raise PixelzooError(f"{folder}: this run was trained for task "
-                            f"'{recipe.data['task']['type']}', not infill")
-    path = _weights_file(folder)
-    state, arch = read_weights(path)
-    if not arch or not all(k in arch for k in ("channels", "height", "width")):
-        raise PixelzooError(f"{path}: the weights do not record the image size they were "
-                            "trained for (not a pixelzoo infill checkpoint?)")
-    # The weights' own record of the model wins over config.yaml: defaults added to a part's
-    # Config since training must not change the model the weights belong to.
-    spec = arch.get("model") or recipe.data["model"]
-    model = build_part("models", spec, channels=arch["channels"], height=arch["height"],
-                       width=arch["width"], num_classes=None)
-    apply_weights(path, model, state)
-    model.to(device).eval()
-    from pixelzoo.models.wavefront import use_fastest_impl
-
-    use_fastest_impl(model)
-    task = InfillTask.for_inference(recipe)
-    return LoadedInfill(model, task, recipe.data, str(folder), int(arch["channels"]),
-                        int(arch["height"]), int(arch["width"]))
-
+    run = load_run(source, device=device, task="infill")
+    info = run.info
+    return LoadedInfill(run.model, run.task, info.recipe or {}, str(info.source), info.channels,
+                        info.height, info.width)
 
 
 # ------------------------------------------------------------------------------ inputs
@@ -125,40 +83,13 @@ def _read(path: str, what: str) -> np.ndarray:
         raise PixelzooError(f"--{what} {path}: not a readable image ({exc})") from None
 
 
-def _crop_and_size(dataset: dict[str, Any], height: int) -> tuple[Any, int]:
-    crop = dataset.get("crop", None)
-    size = int(dataset.get("size", height) or height)
-    return crop, size
-
-
 def prepare_image(path: str, loaded: LoadedInfill) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Image file -> (uint8 (C, H, W) for the model, the decoded RGB/gray source, notes)."""
-    from pixelzoo.data.images import native_channels, to_channels
-    from pixelzoo.data.preprocess import preprocess_rgb
+    from pixelzoo.api import prepare_image as prepare, read_rgb
 
-    raw = _read(path, "image")
-    notes: list[str] = []
-    native = native_channels(raw)
-    if raw.ndim == 3 and raw.shape[2] in (2, 4):
-        notes.append(f"{path}: alpha channel dropped")
-    if native != loaded.channels:
-        kind = {1: "grayscale", 3: "colour"}
-        notes.append(f"{path}: a {kind[native]} image, converted to {kind[loaded.channels]} for "
-                     f"this {loaded.channels}-channel model")
-    img = to_channels(raw, loaded.channels)
-    h, w = loaded.height, loaded.width
-    if img.shape[:2] == (h, w):
-        out = img if img.ndim == 3 else img[:, :, None]
-        return np.ascontiguousarray(out.transpose(2, 0, 1)), img, notes
-    crop, size = _crop_and_size(loaded.recipe["dataset"], h)
-    c = min(img.shape[:2]) if crop == "square" else crop
-    out = preprocess_rgb(img, crop=c, size=size)
-    if out.shape[1:] != (h, w):
-        raise PixelzooError(f"the run's preprocessing makes {out.shape[1]}x{out.shape[2]} images "
-                            f"but the model expects {h}x{w}")
-    notes.append(f"{path}: {img.shape[1]}x{img.shape[0]} preprocessed like the run's dataset "
-                 f"(centre crop {c if c is not None else 'none'}, resize to {h}x{w})")
-    return out, img, notes
+    if not Path(path).is_file():
+        raise PixelzooError(f"--image {path}: file not found")
+    return prepare(loaded.model, read_rgb(path, label=f"--image {path}"), label=path)
 
 
 BOX = re.compile(r"^box:\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*$")
@@ -169,10 +100,9 @@ def prepare_mask(spec: str, loaded: LoadedInfill, source_shape: tuple[int, int]
     """`box:TOP,LEFT,H,W` or a black/white mask image -> bool (C, H, W) holes, notes."""
     import cv2
 
-    from pixelzoo.data.preprocess import center_crop
+    from pixelzoo.api import prepare_mask as prepare
 
-    h, w, c = loaded.height, loaded.width, loaded.channels
-    notes: list[str] = []
+    h, w = loaded.height, loaded.width
     if spec.startswith("box:"):
         m = BOX.match(spec)
         if not m:
@@ -182,44 +112,44 @@ def prepare_mask(spec: str, loaded: LoadedInfill, source_shape: tuple[int, int]
         if bh == 0 or bw == 0 or top >= h or left >= w:
             raise PixelzooError(f"--mask {spec}: the box lies outside the model's {h}x{w} grid "
                                 "or is empty")
-        pixel = np.zeros((h, w), bool)
-        pixel[top:top + bh, left:left + bw] = True
+        marked = np.zeros((h, w), bool)
+        marked[top:top + bh, left:left + bw] = True
     else:
         raw = _read(spec, "mask")
         gray = raw if raw.ndim == 2 else cv2.cvtColor(raw[:, :, :3], cv2.COLOR_BGR2GRAY) \
             if raw.shape[2] >= 3 else raw[:, :, 0]
-        white = (gray > 127).astype(np.float32)
-        if white.shape == (h, w):
-            pixel = white > 0
-        else:
-            if white.shape == source_shape:
-                crop, _ = _crop_and_size(loaded.recipe["dataset"], h)
-                cc = min(white.shape) if crop == "square" else crop
-                white = center_crop(white, cc)
-                notes.append(f"--mask {spec}: the image's size, so cropped and resized with it "
-                             f"to {h}x{w}")
-            else:
-                notes.append(f"--mask {spec}: {gray.shape[1]}x{gray.shape[0]} differs from the "
-                             f"model's {w}x{h}; resized (a pixel is a hole if any of it is white)")
-            small = cv2.resize(white, (w, h), interpolation=cv2.INTER_AREA)
-            pixel = small > 0.01
-    if not pixel.any():
-        raise PixelzooError(f"--mask {spec}: no holes (white marks a hole; the mask is all black)")
-    return np.repeat(pixel[None], c, axis=0), notes
+        marked = gray > 127  # white marks a hole
+    return prepare(loaded.model, marked, source_shape, label=f"--mask {spec}")
 
 
 # ------------------------------------------------------------------------------ command
+def choose_decoding(loaded: LoadedInfill, decoding: str | None, temperature: float | None
+                    ) -> tuple[str, float]:
+    """The decoding and temperature to fill with: those given, else the run's own."""
+    if decoding is None:
+        # the run's own choice (task.fill_decoding): shipped weights name their best decoding
+        decoding = "sample" if temperature is not None else loaded.task.config.fill_decoding
+    if temperature is not None:
+        if temperature <= 0:
+            raise PixelzooError("--temperature must be positive (use --decoding greedy for T=0)")
+    else:
+        temperature = loaded.task.config.temperature  # the run's own
+    return decoding, float(temperature)
+
+
 def run_infill(source: str, image: str, mask: str, out: str, *, decoding: str | None = None,
                temperature: float | None = None, seed: int = 0, device: str = "auto",
                zoom: int = 8) -> dict[str, Any]:
     """Fill `image`'s holes; write `out` and a side-by-side PNG. Returns paths and notes."""
     import torch
 
-    from pixelzoo.tasks.infill import save_grid
+    from pixelzoo.api import fill_prepared
+    from pixelzoo.engine.atomic import atomic_write_image
+    from pixelzoo.engine.device import pick_device
+    from pixelzoo.report.grid import save_grid, show_holes
 
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cpu":
+    device = pick_device(device, key="--device")
+    if device.type == "cpu":
         # One image is far too little work to share between threads; extra threads only spin
         # and fight other processes for the cores.
         torch.set_num_threads(1)
@@ -227,48 +157,119 @@ def run_infill(source: str, image: str, mask: str, out: str, *, decoding: str | 
     img, src, notes = prepare_image(image, loaded)
     holes, mask_notes = prepare_mask(mask, loaded, tuple(src.shape[:2]))
     notes += mask_notes
-    if decoding is None:
-        # the run's own choice (task.fill_decoding): shipped weights name their best decoding
-        decoding = "sample" if temperature is not None else loaded.task.config.fill_decoding
-    if temperature is not None:
-        if temperature <= 0:
-            raise PixelzooError("--temperature must be positive (use --decoding greedy for T=0)")
-        loaded.task.config.temperature = float(temperature)
-    gen = torch.Generator().manual_seed(seed)
-    filled = loaded.task.fill(loaded.model, img[None], holes[None], device, decoding,
-                              generator=gen)[0]
+    decoding, temperature = choose_decoding(loaded, decoding, temperature)
+    filled = fill_prepared(loaded.model, img[None], holes[None], decoding=decoding,
+                           temperature=temperature, seed=seed)[0]
     out_path = Path(out)
     if out_path.suffix.lower() not in (".png", ".bmp", ".tif", ".tiff", ".ppm"):
         raise PixelzooError(f"-o {out}: write a lossless image (.png); a lossy format would "
                             "blur the filled pixels")
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    _write_image(out_path, filled)
+    atomic_write_image(out_path, filled.transpose(1, 2, 0))
     side = out_path.with_name(f"{out_path.stem}_side_by_side.png")
-    label = f"filled ({decoding})" if decoding != "sample" else \
-        f"filled (T={loaded.task.config.temperature:g})"
-    save_grid(side, img[None], holes[None],
-              [("original", img[None]), ("holes", None), (label, filled[None])], zoom)
+    label = f"filled ({decoding})" if decoding != "sample" else f"filled (T={temperature:g})"
+    save_grid(side, [("original", img[None]), ("holes", show_holes(img[None], holes[None])),
+                     (label, filled[None])], zoom=zoom)
     return {"output": str(out_path), "side_by_side": str(side), "notes": notes,
             "decoding": decoding, "source": loaded.source, "holes": int(holes.any(0).sum())}
 
 
-def _write_image(path: Path, chw: np.ndarray) -> None:
-    import cv2
+# ------------------------------------------------------------------------------ argument checks
+ZOOM_MAX = 64  # 36 px x 64 x 3 panels is already a 7000-pixel-wide picture
 
-    from pixelzoo.engine.atomic import atomic_write_bytes
 
-    hwc = chw.transpose(1, 2, 0)
-    if hwc.shape[2] == 3:
-        hwc = hwc[:, :, ::-1]  # cv2 encodes BGR
-    ok, data = cv2.imencode(path.suffix.lower(), np.ascontiguousarray(hwc))
-    if not ok:
-        raise PixelzooError(f"could not encode {path}")
-    atomic_write_bytes(path, data.tobytes())
+def _number(kind: type, low: float, high: float, what: str) -> Any:
+    """An argparse type: a finite `kind` in [low, high], else a message naming the range."""
+
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except (ValueError, OverflowError):
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        if not (low <= value <= high):  # also refuses NaN, for which every comparison fails
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text}")
+        return value
+
+    return parse
+
+
+def _positive_temperature(text: str) -> float:
+    value = _number(float, 0.0, float("inf"), "a positive number")(text)
+    if value == 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(
+            f"expected a positive, finite number, got {text} (for T=0 use --decoding greedy)")
+    return float(value)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        if a.exists() and b.exists():
+            return a.samefile(b)  # also through links and other spellings
+    except OSError:
+        pass
+    return a.resolve() == b.resolve()
+
+
+def check_outputs(image: str, mask: str, output: str, *, overwrite: bool) -> None:
+    """Refuse, before any work, outputs that would replace an input or an existing file (unless
+    `overwrite`), and an `-o` that cannot be a file (a folder, or under a regular file)."""
+    out = Path(output)
+    side = out.with_name(f"{out.stem}_side_by_side.png")
+    if out.is_dir():
+        raise PixelzooError(f"-o {output}: is a folder; name the PNG to write, e.g. "
+                            f"{out / 'filled.png'}")
+    for parent in [out.parent, *out.parent.parents]:
+        if parent.exists():
+            if not parent.is_dir():
+                raise PixelzooError(f"-o {output}: {parent} is a file, not a folder, so nothing "
+                                    "can be written under it")
+            break
+    inputs = [("--image", Path(image))]
+    if not mask.startswith("box:"):
+        inputs.append(("--mask", Path(mask)))
+    for target, what in ((out, "-o"), (side, "the side-by-side picture")):
+        for flag, src in inputs:
+            if _same_file(target, src) and not overwrite:
+                raise PixelzooError(
+                    f"{what} {target} is the {flag} file itself: writing it would destroy the "
+                    "input; choose another -o (or pass --overwrite to replace it anyway)")
+        if target.exists() and not overwrite:
+            raise PixelzooError(f"{what} {target} exists; choose another -o, or pass "
+                                "--overwrite to replace it")
+
+
+def check_arguments(args: argparse.Namespace) -> None:
+    """Flags that contradict each other, and devices, refused before the model is loaded."""
+    if args.temperature is not None and args.decoding not in (None, "sample"):
+        raise PixelzooError(f"--temperature {args.temperature:g} only applies to --decoding "
+                            f"sample; --decoding {args.decoding} would ignore it. Drop one of "
+                            "the two")
+    from pixelzoo.engine.device import pick_device
+
+    pick_device(args.device, key="--device")
+    if Path(args.image).is_dir():
+        from pixelzoo.infill_batch import check_batch_arguments
+
+        check_batch_arguments(args)
+        return
+    for flag, value in (("--original", args.original), ("--csv", args.csv)):
+        if value is not None:
+            raise PixelzooError(f"{flag} applies to a folder of images (--image DIR); "
+                                f"--image {args.image} is one file")
+    if not args.mask.startswith("box:") and Path(args.mask).is_dir():
+        raise PixelzooError(f"--mask {args.mask} is a folder: masks paired by name need a folder "
+                            f"of images (--image DIR); --image {args.image} is one file")
+    check_outputs(args.image, args.mask, args.output, overwrite=args.overwrite)
 
 
 def cmd_infill(args: argparse.Namespace) -> int:
     from rich.console import Console
 
+    check_arguments(args)
+    if Path(args.image).is_dir():
+        from pixelzoo.infill_batch import cmd_infill_batch
+
+        return cmd_infill_batch(args)
     result = run_infill(args.source, args.image, args.mask, args.output, decoding=args.decoding,
                         temperature=args.temperature, seed=args.seed, device=args.device,
                         zoom=args.zoom)
@@ -288,16 +289,37 @@ def add_parser(subparsers: Any) -> None:
                     "shipped weights (see `pixelzoo list weights`).")
     p.add_argument("source", metavar="RUN_DIR|WEIGHTS_NAME",
                    help="a run folder (runs/cartoon_infill/<timestamp>) or shipped weights name")
-    p.add_argument("--image", required=True, help="the image to fill (PNG, JPEG, ...)")
-    p.add_argument("--mask", required=True, metavar="MASK.png|box:TOP,LEFT,H,W",
-                   help="black/white image, white = hole; or a box in the model's grid")
-    p.add_argument("-o", "--output", required=True, help="where to write the filled PNG")
-    p.add_argument("--decoding", choices=DECODING_CHOICES, default=None,
+    p.add_argument("--image", required=True, metavar="IMAGE|DIR",
+                   help="the image to fill (PNG, JPEG, ...), or a folder of them")
+    p.add_argument("--mask", required=True, metavar="MASK.png|DIR|box:TOP,LEFT,H,W",
+                   help="black/white image, white = hole; or a box in the model's grid; with "
+                        "--image DIR also a folder of masks, paired with the images by name")
+    p.add_argument("-o", "--output", required=True, metavar="OUT.png|DIR",
+                   help="where to write the filled PNG (with --image DIR: a folder)")
+    p.add_argument("--decoding", choices=DECODINGS, default=None,
                    help="greedy, mean (expected intensity), sample, or the seed's temperature "
                         "schedule (default: the run's task.fill_decoding; greedy unless set)")
-    p.add_argument("--temperature", type=float, default=None,
-                   help="sampling temperature (implies --decoding sample)")
-    p.add_argument("--seed", type=int, default=0, help="random seed for sampling")
-    p.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    p.add_argument("--zoom", type=int, default=8, help="enlargement of the side-by-side picture")
+    p.add_argument("--temperature", type=_positive_temperature, default=None,
+                   help="sampling temperature, > 0 (implies --decoding sample)")
+    p.add_argument("--seed", type=_number(int, 0, SEED_MAX, f"a whole number from 0 to {SEED_MAX}"),
+                   default=0, help="random seed for sampling")
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda (or cuda:N)")
+    p.add_argument("--zoom", type=_number(int, 1, ZOOM_MAX, f"a whole number from 1 to {ZOOM_MAX}"),
+                   default=8, help="enlargement of the side-by-side picture")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace existing output files (never done otherwise)")
+    batch = p.add_argument_group(
+        "a folder of images (--image DIR)",
+        "Exit status 0 when every image was filled, 3 when some were skipped (each is listed "
+        "with the reason), 2 when none could be.")
+    batch.add_argument("--original", metavar="DIR", default=None,
+                       help="the complete images, paired by name: write each filled image's "
+                            "hole PSNR and SSIM to a CSV (the --image folder itself when its "
+                            "images are complete)")
+    batch.add_argument("--csv", metavar="PATH", default=None,
+                       help="where the scores go (default: -o DIR/hole_metrics.csv)")
+    batch.add_argument("--batch-size", type=_number(int, 1, 4096, "a whole number from 1 to 4096"),
+                       default=64, help="images per forward pass (default 64)")
+    batch.add_argument("--side-by-side", action="store_true",
+                       help="also write original | holes | filled to -o DIR/side_by_side/")
     p.set_defaults(func=cmd_infill)

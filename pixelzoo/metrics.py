@@ -128,3 +128,21 @@ def hole_metrics(truth: np.ndarray, pred: np.ndarray, masks: np.ndarray, *,
                              f"{true_logp.shape}")
         out["nll_bits"] = float(-np.asarray(true_logp, dtype=np.float64)[m].mean() / math.log(2))
     return out
+
+
+def per_image_metrics(truth: np.ndarray, pred: np.ndarray, masks: np.ndarray
+                      ) -> dict[str, np.ndarray]:
+    """(n,) hole PSNR and SSIM of each image, the values `hole_metrics` averages.
+
+    For a table of images rather than one number per set (`pixelzoo infill --image DIR
+    --original DIR`). `pred` is pasted into `truth` at the holes first, as there; an image
+    without a hole gets nan for both.
+    """
+    _check(truth, pred, masks)
+    m = masks.astype(bool)
+    pasted = np.where(m, pred, truth).astype(np.uint8)
+    has_hole = m.any(axis=(1, 2, 3))
+    out_ssim = np.full(len(truth), np.nan)
+    if has_hole.any():
+        out_ssim[has_hole] = ssim(truth[has_hole], pasted[has_hole])
+    return {"psnr": psnr(truth, pasted, m), "ssim": out_ssim}

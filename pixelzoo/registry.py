@@ -2,11 +2,11 @@
 
 Parts are found through Python entry points (`importlib.metadata`), in the groups
 `pixelzoo.datasets`, `pixelzoo.combiners`, `pixelzoo.decoders`, `pixelzoo.tasks`,
-`pixelzoo.masks` and `pixelzoo.models`. pixelzoo declares its own built-ins in its pyproject, so
-built-in and third-party parts take the same path. Listing names reads metadata only and imports
-nothing; `get(name)` imports that one plugin. A plugin that fails to import is reported with its
-`dist[name]` and cause, and never breaks the others. Two distributions claiming one name are
-refused, naming both.
+`pixelzoo.masks`, `pixelzoo.models`, `pixelzoo.augmentations` and `pixelzoo.callbacks`.
+pixelzoo declares its own built-ins in its pyproject, so built-in and third-party parts take the
+same path. Listing names reads metadata only and imports nothing; `get(name)` imports that one
+plugin. A plugin that fails to import is reported with its `dist[name]` and cause, and never
+breaks the others. Two distributions claiming one name are refused, naming both.
 
 Setting `PIXELZOO_DISABLE_PLUGIN_AUTOLOAD=1` limits discovery to pixelzoo's own parts plus the
 distributions allowed with `--plugin NAME` (or `PIXELZOO_PLUGINS=a,b`).
@@ -181,8 +181,24 @@ class Registry(Generic[T]):
         msg = f"unknown {self.singular} '{name}'"
         msg += f"; did you mean '{close[0]}'?" if close else "."
         msg += f" Known {self.kind}: {', '.join(known) if known else '(none)'}."
+        hidden = self._not_allowed(name)
+        if hidden:  # installed, but autoload is off: installing again would not help
+            dist = hidden[0]
+            return (f"unknown {self.singular} '{name}' while {AUTOLOAD_ENV}=1: it is provided "
+                    f"by {', '.join(hidden)}, installed but not allowed; allow it with "
+                    f"`--plugin {dist}` or {ALLOWED_ENV}={dist}")
         msg += f" Or install a package that provides it (entry-point group '{self.group}')."
         return msg
+
+    def _not_allowed(self, name: str) -> list[str]:
+        """Installed distributions providing `name` that autoload settings leave out."""
+        found = set()
+        for dist in metadata.distributions():
+            dist_name = dist.metadata["Name"] or "?"
+            if not _allowed(dist_name) and any(
+                    ep.group == self.group and ep.name == name for ep in dist.entry_points):
+                found.add(dist_name)
+        return sorted(found)
 
     def get(self, name: str) -> T:
         """Import (once) and return the part registered as `name`."""
@@ -225,9 +241,13 @@ DECODERS: Registry[Any] = Registry("decoders")
 TASKS: Registry[Any] = Registry("tasks")
 MASKS: Registry[Any] = Registry("masks")
 MODELS: Registry[Any] = Registry("models")
+AUGMENTATIONS: Registry[Any] = Registry("augmentations")
+CALLBACKS: Registry[Any] = Registry("callbacks")
 
 REGISTRIES: dict[str, Registry[Any]] = {
-    r.kind: r for r in (DATASETS, COMBINERS, DECODERS, TASKS, MASKS, MODELS)
+    r.kind: r
+    for r in (DATASETS, COMBINERS, DECODERS, TASKS, MASKS, MODELS, AUGMENTATIONS,
+              CALLBACKS)
 }
 
 

@@ -26,18 +26,22 @@ def add_start_tokens(images: Any) -> Any:
     if isinstance(images, np.ndarray):
         out = np.full((*images.shape[:-2], images.shape[-2] + 1, images.shape[-1] + 1),
                       START, dtype=np.int64)
-        out[..., 1:, 1:] = images
+        strip_start_tokens(out)[...] = images
         return out
     import torch
 
     out = torch.full((*images.shape[:-2], images.shape[-2] + 1, images.shape[-1] + 1),
                      START, dtype=torch.long, device=images.device)
-    out[..., 1:, 1:] = images.long()
+    strip_start_tokens(out)[...] = images.long()
     return out
 
 
 def strip_start_tokens(tokens: Any) -> Any:
-    """Inverse of `add_start_tokens`: drop the first row and column."""
+    """Inverse of `add_start_tokens`: (..., C, H+1, W+1) tokens -> the (..., C, H, W) pixels.
+
+    A view (numpy or torch), so writing into it writes the tokens. For token grids only: a
+    feature tensor with a trailing feature axis, (B, C, H+1, W+1, D), is sliced on its own axes.
+    """
     return tokens[..., 1:, 1:]
 
 
@@ -45,11 +49,11 @@ def pad_mask(mask: Any) -> Any:
     """(..., C, H, W) hole map -> (..., C, H+1, W+1), with start tokens never holes."""
     if isinstance(mask, np.ndarray):
         out = np.zeros((*mask.shape[:-2], mask.shape[-2] + 1, mask.shape[-1] + 1), dtype=bool)
-        out[..., 1:, 1:] = mask
+        strip_start_tokens(out)[...] = mask
         return out
     import torch
 
     out = torch.zeros((*mask.shape[:-2], mask.shape[-2] + 1, mask.shape[-1] + 1),
                       dtype=torch.bool, device=mask.device)
-    out[..., 1:, 1:] = mask.bool()
+    strip_start_tokens(out)[...] = mask.bool()
     return out

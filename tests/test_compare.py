@@ -253,10 +253,10 @@ dataset: {type: toon, size: 12, count: 60}
 mask: {type: boxes, count: [1, 2], size: [0.2, 0.4]}
 model: {type: rowrnn, embed: 4, hidden: 8, combiner: {type: linear_add},
         decoder: {type: independent}}
-task: {type: infill}
+task: {type: infill, eval: {samples: 0, baselines: [telea, ns],
+                            masks: [{type: boxes, count: [1, 1], size: [0.3, 0.5]}, center]}}
 train: {epochs: 2, batch_size: 8, num_threads: 1}
-eval: {limit: 4, samples: 0, masks: [{type: boxes, count: [1, 1], size: [0.3, 0.5]},
-                                     {type: center}]}
+eval: {limit: 4}
 """
 
 

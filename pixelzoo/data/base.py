@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
+from pydantic import Field
 
-from pixelzoo.config import PartConfig
+from pixelzoo.config import PartConfig, Seed
 
 
 @dataclass
@@ -82,8 +83,8 @@ class DataSplits:
 class DatasetConfig(PartConfig):
     """Options every dataset accepts."""
 
-    limit: int | None = None  # keep the first N images of each split (after splitting)
-    seed: int = 0
+    limit: int | None = Field(None, ge=1)  # the first N images of each split (after splitting)
+    seed: Seed = 0
 
 
 class Dataset:

@@ -136,3 +136,38 @@ class ArrayCache:
             log.debug("could not write cache entry %s: %s", path, exc)
             return None
         return path
+
+
+_CACHE_OFF = ("off", "0", "none", "false")
+
+
+def shared_cache() -> ArrayCache | None:
+    """The shared array cache in `$PIXELZOO_CACHE` (or ~/.cache/pixelzoo); None when it is off.
+
+    For generated datasets (`toon`, `lineart`, ...), which have no data folder of their own to
+    keep a cache next to, unlike the file datasets.
+    """
+    env = os.environ.get(CACHE_ENV, "").strip()
+    if env.lower() in _CACHE_OFF:
+        return None
+    folder = Path(env).expanduser() if env else Path.home() / ".cache" / "pixelzoo"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None  # an unwritable cache only costs regenerating next time
+    return ArrayCache(folder)
+
+
+def source_digest(*paths: Path) -> str:
+    """One hash over the given source files (or every .py file of the given folders).
+
+    A generator's pictures may change with any edit to its code, so generated datasets put the
+    digest of their own modules into their cache keys.
+    """
+    h = hashlib.sha1()
+    for root in paths:
+        files = sorted(root.glob("*.py")) if root.is_dir() else [root]
+        for path in files:
+            h.update(path.name.encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()
+

@@ -21,6 +21,7 @@ from typing import Literal
 
 import numpy as np
 
+from pixelzoo.data.image_header import check_size
 from pixelzoo.data.preprocess import bgr_to_rgb, preprocess_rgb
 from pixelzoo.errors import DataError
 
@@ -64,7 +65,13 @@ def decode_image(data: bytes) -> np.ndarray:
     # IEND trailer ourselves keeps the console to one summary warning.
     if data.startswith(PNG_SIGNATURE) and b"IEND" not in data[-4096:]:
         raise BadImage("truncated PNG")
-    img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    too_big = check_size(data)  # a few bytes can claim gigapixels: refuse before decoding
+    if too_big:
+        raise BadImage(too_big)
+    try:
+        img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    except cv2.error as exc:  # OpenCV's own limits (a format whose header we do not read)
+        raise BadImage(f"not decodable: {str(exc).strip().splitlines()[-1]}") from None
     if img is None or img.size == 0:
         raise BadImage("not a readable image")
     if img.dtype == np.uint16:

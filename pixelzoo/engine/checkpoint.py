@@ -7,8 +7,10 @@ A checkpoint named `last` is a pair of files in `<run>/checkpoints/`:
   expected-vs-found message instead of a shape error deep in torch;
 - `last.state.pt`: everything else needed to continue exactly (optimizer, LR scheduler, AMP
   scaler, epoch and step, best metric, per-rank RNG states, the data order's position, partial
-  epoch sums), holding only tensors and primitives. It is always read with
-  `torch.load(weights_only=True)`, so a checkpoint from a stranger can never run code.
+  epoch sums, each callback's state, and the model's training weights when a callback such as
+  the EMA exports others into the weights file), holding only tensors and primitives. It is
+  always read with `torch.load(weights_only=True)`, so a checkpoint from a stranger can never
+  run code.
 
 The state records the SHA-256 of the weights file it was written with: a pair mixed by a crash
 between the two renames, or a damaged weights file, is refused on load rather than trusted. Both
@@ -22,6 +24,7 @@ import io
 import json
 import random
 import struct
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,12 +54,14 @@ def _normalise(obj: Any) -> Any:
     return json.loads(json.dumps(obj, sort_keys=True, default=str))
 
 
-def weights_bytes(model: nn.Module, architecture: dict[str, Any],
+def weights_bytes(model: nn.Module | Mapping[str, torch.Tensor], architecture: dict[str, Any],
                   extra: dict[str, str] | None = None) -> bytes:
-    """The model's weights (fp32 on CPU) as safetensors bytes, architecture in the metadata."""
+    """The weights of `model` (a module or a state dict) on CPU as safetensors bytes, the
+    architecture in the metadata."""
     from safetensors.torch import save
 
-    state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
+    tensors = model.state_dict() if isinstance(model, nn.Module) else model
+    state = {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
     meta = {"format": "pt", "pixelzoo.architecture": json.dumps(architecture, sort_keys=True,
                                                                  default=str)}
     meta.update(extra or {})
@@ -103,12 +108,25 @@ def read_weights(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, A
     except Exception as exc:  # noqa: BLE001 - safetensors raises several types for bad files
         raise CheckpointError(f"{path}: not a readable safetensors checkpoint "
                               f"(corrupt or truncated?): {exc}") from None
+    check_finite(path, state)
     arch = meta.get("pixelzoo.architecture")
     try:
         return state, (json.loads(arch) if arch else None)
     except json.JSONDecodeError:
         raise CheckpointError(f"{path}: the architecture in its metadata is not valid JSON "
                               "(damaged file?)") from None
+
+
+def check_finite(path: str | Path, state: Mapping[str, torch.Tensor]) -> None:
+    """Refuse weights holding NaN or Inf: a model built from them fills every hole with garbage
+    (black, with exit status 0) instead of failing. Every reader of weights passes here."""
+    bad = [k for k, t in state.items() if t.is_floating_point() and not bool(t.isfinite().all())]
+    if bad:
+        shown = ", ".join(bad[:3]) + (f" and {len(bad) - 3} more" if len(bad) > 3 else "")
+        raise CheckpointError(f"{path}: the weights hold non-finite values (NaN or Inf) in "
+                              f"{len(bad)} of {len(state)} tensors ({shown}); the training "
+                              "that wrote them diverged or the file was damaged. Use an earlier "
+                              "checkpoint")
 
 
 def check_architecture(path: str | Path, expected: dict[str, Any] | None,
@@ -202,10 +220,6 @@ def state_bytes(state: dict[str, Any]) -> bytes:
     return buf.getvalue()
 
 
-def save_state(path: str | Path, state: dict[str, Any]) -> None:
-    atomic_write_bytes(path, state_bytes(state))
-
-
 def load_state(path: str | Path) -> dict[str, Any]:
     """Read a training state with `weights_only=True`; anything else is a CheckpointError."""
     path = Path(path)
@@ -242,9 +256,11 @@ def stem_of(path: str | Path) -> Path:
     return p.with_name(name)
 
 
-def write_checkpoint(stem: str | Path, model: nn.Module, architecture: dict[str, Any],
-                     state: dict[str, Any], metadata: dict[str, str] | None = None) -> None:
-    """Write the pair for `stem`; the state records the weights' hash."""
+def write_checkpoint(stem: str | Path, model: nn.Module | Mapping[str, torch.Tensor],
+                     architecture: dict[str, Any], state: dict[str, Any],
+                     metadata: dict[str, str] | None = None) -> None:
+    """Write the pair for `stem` (weights of a module or a state dict); the state records the
+    weights' hash."""
     w_path, s_path = paths(stem)
     w_bytes = weights_bytes(model, architecture, metadata)
     state = {**state, "format": STATE_FORMAT, "version": STATE_VERSION,

@@ -6,16 +6,21 @@ initialised (tests with `torch.multiprocessing` and `init_method=file://`) is us
 left open at the end. A plain `pixelzoo run` is a world of one and never touches
 torch.distributed. The helpers below are identities for a world of one, so the trainer calls them
 unconditionally: only rank 0 writes files, decisions that must agree (stop now, diverged) are
-all-reduced every step, and rank 0's reads and errors are broadcast.
+all-reduced every step, and rank 0's reads and errors are broadcast (`run_on_main`).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
+
+from pixelzoo.errors import CheckpointError, PixelzooError
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -51,13 +56,6 @@ def setup(device_kind: str) -> DistEnv:
         torch.cuda.set_device(env.local_rank)
     dist.init_process_group(backend=backend)
     return env
-
-
-def barrier(env: DistEnv) -> None:
-    if env.enabled:
-        import torch.distributed as dist
-
-        dist.barrier()
 
 
 def _reduce(env: DistEnv, values: list[float], device: torch.device, op: Any) -> list[float]:
@@ -106,6 +104,40 @@ def all_gather_object(env: DistEnv, obj: object) -> list[object]:
     out: list[object] = [None] * env.world_size
     dist.all_gather_object(out, obj)
     return out
+
+
+def run_on_main(env: DistEnv, fn: Callable[[], T]) -> T:
+    """Run `fn` on rank 0 only; its result, or its error, reaches every rank.
+
+    This is also the barrier around checkpoints: no rank moves on before rank 0's write has
+    finished, and a failed write stops every rank with the same message instead of leaving
+    the others waiting in the next collective.
+    """
+    result: Any = None
+    error: BaseException | None = None
+    if env.is_main:
+        try:
+            result = fn()
+        except Exception as exc:  # noqa: BLE001 - re-raised below, after telling the others
+            error = exc
+    if not env.enabled:
+        if error is not None:
+            raise error
+        return result
+    shared = None if error is None else (isinstance(error, CheckpointError),
+                                         isinstance(error, PixelzooError), str(error))
+    payload = broadcast_object(env, (None if error else result, shared))
+    if error is not None:
+        raise error
+    result, shared = payload  # type: ignore[misc]
+    if shared is not None:
+        is_ckpt, is_user, msg = shared
+        if is_ckpt:
+            raise CheckpointError(msg)
+        if is_user:
+            raise PixelzooError(msg)
+        raise RuntimeError(f"rank 0 failed: {msg}")
+    return result
 
 
 def teardown(env: DistEnv) -> None:

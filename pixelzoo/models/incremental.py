@@ -27,7 +27,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from pixelzoo.models.sampling import (Schedule, as_schedule, choose_pixel, hole_positions,
+from pixelzoo.models.sampling import (PixelSteps, Schedule, apply_steps, as_schedule,
+                                      choose_pixel, hole_positions, iter_holes_slow,
                                       sample_holes_slow)
 from pixelzoo.models.wavefront import scan_embedded
 from pixelzoo.models.wavefront import supports as wavefront_supports
@@ -122,7 +123,6 @@ class _RowRunner:
         return h.unsqueeze(1), torch.stack(new)
 
 
-@torch.no_grad()
 def sample_holes_incremental(model: Any, tokens: torch.Tensor,
                              temperature: float | Schedule = 1.0,
                              generator: torch.Generator | None = None) -> torch.Tensor:
@@ -131,15 +131,28 @@ def sample_holes_incremental(model: Any, tokens: torch.Tensor,
     Draw for draw the same as `sample_holes_slow` (see the module docs); the model must pass
     `supports_incremental`.
     """
+    return apply_steps(tokens, iter_holes_incremental(model, tokens, temperature, generator))
+
+
+def iter_holes_incremental(model: Any, tokens: torch.Tensor,
+                           temperature: float | Schedule = 1.0,
+                           generator: torch.Generator | None = None) -> PixelSteps:
+    """`sample_holes_incremental` one pixel at a time: yields (r, w, values) as
+    `pixelzoo.models.sampling.iter_holes_slow` does, with the same values."""
     ok, why = supports_incremental(model)
-    if not ok:
+    if not ok:  # raised here, not at the first step: the caller learns it at once
         raise ValueError(f"incremental sampling does not apply to this model: {why}")
-    schedule = as_schedule(temperature)
+    return _incremental_steps(model, tokens, as_schedule(temperature), generator)
+
+
+@torch.no_grad()
+def _incremental_steps(model: Any, tokens: torch.Tensor, schedule: Schedule,
+                       generator: torch.Generator | None) -> PixelSteps:
     grid = tokens.clone()
     b, channels, hp, _ = grid.shape
     positions = hole_positions(grid)
     if not positions:
-        return grid[:, :, 1:, 1:]
+        return
     holes_in_row: dict[int, list[int]] = {}
     for r, w in positions:  # padded coordinates from here on
         holes_in_row.setdefault(r + 1, []).append(w + 1)
@@ -175,6 +188,7 @@ def sample_holes_incremental(model: Any, tokens: torch.Tensor,
             grid[:, :, r, w] = choose_pixel(model.decoder, h[:, :, 0].transpose(0, 1), current,
                                             temps, generator)
             visited += is_hole.long()
+            yield r - 1, w - 1, grid[:, :, r, w].clone()
             # the pixel again, now with its values: the states that the rest of the scan sees
             x_new = model.embed_inputs(grid[..., w:w + 1])[:, :, r]
             out, states = runner.run(x_new, above[:, :, w:w + 1], states)
@@ -186,7 +200,6 @@ def sample_holes_incremental(model: Any, tokens: torch.Tensor,
             out, _ = runner.run(x[:, :, r, w0:], above[:, :, w0:], states)
             pieces.append(out)
         above = torch.cat(pieces, 2)
-    return grid[:, :, 1:, 1:]
 
 
 def sample_holes(model: Any, tokens: torch.Tensor, temperature: float | Schedule = 1.0,
@@ -200,3 +213,16 @@ def sample_holes(model: Any, tokens: torch.Tensor, temperature: float | Schedule
     if supports_incremental(model)[0]:
         return sample_holes_incremental(model, tokens, temperature, generator)
     return sample_holes_slow(model, tokens, temperature, generator)
+
+
+def iter_sample_holes(model: Any, tokens: torch.Tensor, temperature: float | Schedule = 1.0,
+                      generator: torch.Generator | None = None) -> PixelSteps:
+    """`sample_holes` one pixel at a time (what `pixelzoo serve`'s watch mode streams).
+
+    Yields (r, w, values) for each hole pixel in scan order, (r, w) in real-pixel coordinates
+    and values the (B, C) tokens chosen there; `apply_steps(tokens, steps)` of them equals
+    `sample_holes(model, tokens, temperature, generator)` for an equally seeded generator.
+    """
+    if supports_incremental(model)[0]:
+        return iter_holes_incremental(model, tokens, temperature, generator)
+    return iter_holes_slow(model, tokens, temperature, generator)

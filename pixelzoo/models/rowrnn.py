@@ -9,9 +9,11 @@ row-context combiner (a plugin) brings the previous row's top-layer outputs in. 
 concatenated before the channel decoder (a plugin). A classification head mean-pools the hidden
 states instead.
 
-The scan itself is computed by an implementation chosen at run time: the readable `reference`
-loop (`pixelzoo.models.reference`), the oracle every faster path must match, or the `wavefront`
-fast path when it supports the parts in use.
+The scan itself is a strategy (`pixelzoo.models.reference.Scan`) held in `impl`: the readable
+reference loop (`pixelzoo.models.reference`), the oracle every faster path must match, until
+`pixelzoo.models.scan.select` switches it, e.g. to the `wavefront` fast path when that supports
+the parts in use. This module knows no scan but the reference: the dependency runs one way
+(reference <- rowrnn <- wavefront <- scan).
 """
 
 from __future__ import annotations
@@ -23,14 +25,15 @@ from pydantic import Field
 from torch import nn
 
 from pixelzoo.config import Kind, PartConfig, PartSpec, spec
+from pixelzoo.models.reference import REFERENCE, Scan, ScanError
 from pixelzoo.recipe import build_part
-from pixelzoo.tokens import HOLE, START, VOCAB, add_start_tokens
+from pixelzoo.tokens import HOLE, START, VOCAB, add_start_tokens, strip_start_tokens
 
 
 class RowRNNConfig(PartConfig):
-    embed: int = Field(64, ge=1, description="per-channel token embedding size")
-    hidden: int = Field(96, ge=1, description="GRU hidden size")
-    layers: int = Field(1, ge=1, description="GRU layers per channel")
+    embed: int = Field(64, ge=1, le=4096, description="per-channel token embedding size")
+    hidden: int = Field(96, ge=1, le=4096, description="GRU hidden size")
+    layers: int = Field(1, ge=1, le=64, description="GRU layers per channel")
     directions: Literal[1, 4] = Field(
         1, description="1: scan from the top-left; 4: one scan from each corner, concatenated")
     combiner: Annotated[PartSpec, Kind("combiners")] = Field(
@@ -74,7 +77,7 @@ def orient(grid: torch.Tensor, direction: int, has_start: bool = True) -> torch.
     if not dims:
         return grid
     if has_start:
-        return add_start_tokens(torch.flip(grid[..., 1:, 1:], dims))
+        return add_start_tokens(torch.flip(strip_start_tokens(grid), dims))
     return torch.flip(grid, dims)
 
 
@@ -113,9 +116,24 @@ class RowRNN(nn.Module):
             self.decoder = None
             pooled = self.feature_size * channels * (2 if config.pool == "mean_last" else 1)
             self.head = nn.Linear(pooled, num_classes)
-        self.impl = "reference"
+        self._scan: Scan = REFERENCE
 
     # ------------------------------------------------------------------ scan
+    @property
+    def impl(self) -> Scan:
+        """The scan strategy in use (`.name`: "reference" or "wavefront"); set it with
+        `pixelzoo.models.scan.select(model, mode)`."""
+        return self._scan
+
+    @impl.setter
+    def impl(self, scan: Scan) -> None:
+        # a name is refused, known or not: a typo must not silently run another scan, and the
+        # one policy for which scan may run a model lives in `select`
+        if not isinstance(scan, Scan):
+            raise ScanError(f"model.impl = {scan!r}: choose the scan with "
+                            "pixelzoo.models.scan.select(model, mode), not by assigning a name")
+        self._scan = scan
+
     def embed_inputs(self, tokens: torch.Tensor) -> torch.Tensor:
         """(B, C, Hp, Wp) tokens -> (B, C, Hp, Wp, embed) inputs, row feature included."""
         x = torch.stack([self.embeddings[c](tokens[:, c]) for c in range(self.channels)], 1)
@@ -127,24 +145,13 @@ class RowRNN(nn.Module):
 
     def scan(self, tokens: torch.Tensor, direction: int) -> torch.Tensor:
         """Top-layer outputs (B, C, Hp, Wp, hidden) for tokens already oriented for `direction`."""
-        if self.impl == "wavefront":
-            from pixelzoo.models.wavefront import wavefront_scan
-
-            return wavefront_scan(self, tokens, direction)
-        from pixelzoo.models.reference import reference_scan
-
-        return reference_scan(self, tokens, direction)
+        return self._scan.scan(self, tokens, direction)
 
     def features(self, tokens: torch.Tensor) -> torch.Tensor:
         """Per-pixel hidden states (B, C, H, W, hidden * directions), START border dropped."""
         self._check(tokens)
         oriented = [orient(tokens, d) for d in range(self.config.directions)]
-        if self.impl == "wavefront":  # the directions' scans may share one wavefront
-            from pixelzoo.models.wavefront import wavefront_scans
-
-            scans = wavefront_scans(self, oriented)
-        else:
-            scans = [self.scan(t, d) for d, t in enumerate(oriented)]
+        scans = self._scan.scans(self, oriented)  # the directions' scans may share work
         outs = [unorient_features(h[:, :, 1:, 1:], d) for d, h in enumerate(scans)]
         return torch.cat(outs, -1) if len(outs) > 1 else outs[0]
 
@@ -186,7 +193,7 @@ class RowRNN(nn.Module):
         """Inference on a grid with HOLE tokens: (filled (B,C,H,W) tokens, logits)."""
         assert self.decoder is not None, "decode() is for pixel tasks"
         h = self.features(tokens)
-        known = tokens[:, :, 1:, 1:]
+        known = strip_start_tokens(tokens)
         if pick is None:
             return self.decoder.decode(h, known)
         return self.decoder.decode(h, known, pick)

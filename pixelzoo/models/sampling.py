@@ -5,7 +5,9 @@ from the current grid (holes still HOLE, earlier holes already filled), channels
 order (a conditional decoder conditions on the earlier channels' choices), and the chosen values
 are written into the grid so that they condition everything after. This module recomputes a
 full forward per hole pixel: it is the oracle that the incremental sampler
-(`pixelzoo.models.incremental`) must match draw for draw.
+(`pixelzoo.models.incremental`) must match draw for draw. Both samplers are written as
+generators of pixel steps (`iter_holes_slow`: each pixel's values as soon as they are chosen,
+what `pixelzoo serve`'s watch mode streams); `sample_holes_slow` applies every step.
 
 Randomness protocol (shared with the incremental sampler so both give identical samples): for
 every pixel position that is a hole in *any* image of the batch, and for every channel in order,
@@ -16,12 +18,12 @@ the schedule applied to k, the number of that image's hole pixels already visite
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import torch
 
-from pixelzoo.tokens import HOLE, PIXELS
+from pixelzoo.tokens import HOLE, PIXELS, strip_start_tokens
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,7 @@ def pick_tokens(logits: torch.Tensor, temps: torch.Tensor, u: torch.Tensor) -> t
 
 def hole_positions(tokens: torch.Tensor) -> list[tuple[int, int]]:
     """Raster-order (r, w) real-pixel positions that are a hole in any channel of any image."""
-    holes = (tokens[:, :, 1:, 1:] == HOLE).any(1).any(0)
+    holes = (strip_start_tokens(tokens) == HOLE).any(1).any(0)
     return [(int(r), int(w)) for r, w in torch.nonzero(holes).tolist()]
 
 
@@ -84,11 +86,20 @@ def choose_pixel(decoder: torch.nn.Module, h: torch.Tensor, current: torch.Tenso
     return torch.stack(chosen, 1)
 
 
+PixelSteps = Iterator[tuple[int, int, torch.Tensor]]
+
+
 @torch.no_grad()
-def sample_holes_slow(model: torch.nn.Module, tokens: torch.Tensor,
-                      temperature: float | Schedule = 1.0,
-                      generator: torch.Generator | None = None) -> torch.Tensor:
-    """Fill every HOLE of (B, C, H+1, W+1) tokens; returns the filled (B, C, H, W) tokens."""
+def iter_holes_slow(model: torch.nn.Module, tokens: torch.Tensor,
+                    temperature: float | Schedule = 1.0,
+                    generator: torch.Generator | None = None) -> PixelSteps:
+    """`sample_holes_slow` one pixel at a time, for showing a fill as it happens.
+
+    Yields (r, w, values) for each hole pixel in scan order as soon as it is chosen: (r, w) in
+    real-pixel coordinates, values the (B, C) tokens now at that pixel (known sub-pixels keep
+    their values). The draws are the non-streamed sampler's, so the yielded values, written
+    into the image, give exactly `sample_holes_slow`'s result for the same generator.
+    """
     schedule = as_schedule(temperature)
     grid = tokens.clone()
     b = grid.shape[0]
@@ -100,4 +111,20 @@ def sample_holes_slow(model: torch.nn.Module, tokens: torch.Tensor,
         h = model.features(grid)[:, :, r, w]
         grid[:, :, r + 1, w + 1] = choose_pixel(model.decoder, h, current, temps, generator)
         visited += is_hole.long()
-    return grid[:, :, 1:, 1:]
+        yield r, w, grid[:, :, r + 1, w + 1].clone()
+
+
+def apply_steps(tokens: torch.Tensor, steps: PixelSteps) -> torch.Tensor:
+    """Write every (r, w, values) of `steps` into a copy of (B, C, H+1, W+1) `tokens`
+    -> the filled (B, C, H, W) tokens."""
+    grid = tokens.clone()
+    for r, w, values in steps:
+        grid[:, :, r + 1, w + 1] = values
+    return strip_start_tokens(grid)
+
+
+def sample_holes_slow(model: torch.nn.Module, tokens: torch.Tensor,
+                      temperature: float | Schedule = 1.0,
+                      generator: torch.Generator | None = None) -> torch.Tensor:
+    """Fill every HOLE of (B, C, H+1, W+1) tokens; returns the filled (B, C, H, W) tokens."""
+    return apply_steps(tokens, iter_holes_slow(model, tokens, temperature, generator))

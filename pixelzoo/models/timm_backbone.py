@@ -22,7 +22,7 @@ from torch import nn
 
 from pixelzoo.config import PartConfig
 from pixelzoo.errors import PixelzooError
-from pixelzoo.tokens import PIXELS
+from pixelzoo.tokens import PIXELS, strip_start_tokens
 
 
 def unknown_model_message(name: str) -> str:
@@ -107,7 +107,7 @@ class TimmClassifier(nn.Module):
         # A classifier never sees HOLE tokens in pixelzoo's tasks; clamping keeps a stray one
         # (or a START token) from producing values outside the pixel range.
         dtype = next(self.net.parameters()).dtype
-        pixels = tokens[:, :, 1:, 1:].clamp(max=PIXELS - 1).to(dtype) / (PIXELS - 1)
+        pixels = strip_start_tokens(tokens).clamp(max=PIXELS - 1).to(dtype) / (PIXELS - 1)
         x = (pixels - self.config.mean) / self.config.std
         if tuple(x.shape[-2:]) != self.input_size:
             mode = self.config.interpolation

@@ -16,23 +16,31 @@ Inside a step the cells are laid out as (group, slot, batch) with one group per 
 channel), so each group's weights apply to its own slots and the whole step is a handful of
 batched GEMMs over the groups' stacked weights plus one fused gate kernel
 (`pixelzoo.kernels.gru_gates`). Work that does not depend on the recurrence leaves the loop:
-the gather of every step's layer-0 inputs is one `index_select`, and for `linear_add` and
-`concat` the input side of layer 0 is either folded (W_ih P and W_ih A as single maps, W_ih x
-precomputed for the whole image: fewer dependent products, used on CUDA) or projected (P h_above
-and A h_chan into the embedding, then W_ih: fewer FLOPs, used on CPU); see `_AffineLayer0`.
-Those two combiners run the whole scan as one autograd node with a hand-written backward
-(`_AffineScan`); `gated` (batched across channels, its x projection hoisted) and any other
-pointwise plugin combiner (through its own `combine` / `cell` on the gathered cells) run the same
-steps through autograd. All weights are the modules' own parameters, stacked or multiplied
-inside the forward, so gradients reach them as in the reference; autograd never sees an
-in-place write.
+the gather of every step's layer-0 inputs is one `index_select`.
+
+How layer 0 runs is what the combiner declares (`pixelzoo.models.combiners.base`), never which
+class it is, so a plugin earns each path as the built-ins do:
+
+* `affine_maps()` (`linear_add`, `concat`): the input side of layer 0 is either folded (W_ih P
+  and W_ih A as single maps, W_ih x precomputed for the whole image: fewer dependent products,
+  used on CUDA) or projected (P h_above and A h_chan into the embedding, then W_ih: fewer FLOPs,
+  used on CPU), see `_AffineLayer0`, and the whole scan is one autograd node with a hand-written
+  backward (`_AffineScan`);
+* `gated_cell_maps()` (`gated`): the 2-D GRU cell batched across channels, its x projection
+  hoisted (`_GatedLayer0`);
+* only `pointwise`: the combiner's own `combine` / `cell` on the gathered cells.
+
+The last two run the same steps through autograd. All weights are the modules' own parameters
+(or the declared maps computed from them), stacked or multiplied inside the forward, so
+gradients reach them as in the reference; autograd never sees an in-place write.
 
 The four scans of a `directions: 4` model are independent and have the same shape, so on CUDA
 they can share one wavefront: each (direction, channel) pair is a lane with its own weights, the
 steps stay 231, and each carries four times the cells (`wavefront_scans`, `_SHARE_DIRECTIONS`).
 
-`supports(model)` says whether the model can use this path; the trainer falls back to the
-reference loop (with a one-line notice) when it cannot.
+`supports(model)` says whether the model can use this path, and `WAVEFRONT` is the scan
+strategy a model runs it with; which scan a model gets is decided by
+`pixelzoo.models.scan.select`, not here.
 """
 
 from __future__ import annotations
@@ -45,8 +53,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from pixelzoo.errors import PixelzooError
 from pixelzoo.kernels.gru_gates import gates_backward, gates_forward, gru_gates
+from pixelzoo.models.combiners.base import GATES, AffineMaps, GatedCellMaps
+from pixelzoo.models.reference import Scan, ScanError
+from pixelzoo.models.rowrnn import ChannelStack
 
 
 # ------------------------------------------------------------------------------------ support
@@ -56,8 +66,6 @@ def _gru_layers_expected(stack: Any, layers: int) -> int:
 
 def supports(model: Any) -> tuple[bool, str]:
     """(True, "") if `model` can run the wavefront scan, else (False, why) for the notice."""
-    from pixelzoo.models.rowrnn import ChannelStack
-
     stacks = getattr(model, "stacks", None)
     cfg = getattr(model, "config", None)
     if stacks is None or cfg is None or not hasattr(model, "embed_inputs"):
@@ -83,7 +91,43 @@ def supports(model: Any) -> tuple[bool, str]:
                 return False, "GRU dropout between layers is random per call"
             if (c == 0) != (stack.adapter is None):
                 return False, "unexpected channel adapter layout"
+            problem = _declaration_problem(stack, cfg.embed, cfg.hidden)
+            if problem:
+                return False, f"combiner {name} {problem}"
     return True, ""
+
+
+def _declaration_problem(stack: Any, embed: int, hidden: int) -> str:
+    """Why the fast-path maps `stack`'s combiner declares cannot be right, or ""."""
+    comb = stack.combiner
+    maps = _maps(comb)
+    if maps is None:
+        return ""
+    if comb.is_cell:
+        if not isinstance(maps, GatedCellMaps):
+            return f"declares gated_cell_maps() as {type(maps).__name__}, not GatedCellMaps"
+        g = len(GATES)
+        want = {"x_weight": ((g + 1) * hidden, embed), "x_bias": ((g + 1) * hidden,),
+                "left_weight": (g * hidden, hidden), "above_weight": (g * hidden, hidden),
+                "cand_weight": (hidden, 2 * hidden)}
+        for field, shape in want.items():
+            got = tuple(getattr(maps, field).shape)
+            if got != shape:
+                return f"declares gated_cell_maps().{field} of shape {got}, expected {shape}"
+        return ""
+    if not isinstance(maps, AffineMaps):
+        return f"declares affine_maps() as {type(maps).__name__}, not AffineMaps"
+    k = embed if maps.x_map is None else maps.x_map.shape[0]
+    want = {"x_map": (k, embed), "above": (k, hidden), "bias": (k,)}
+    for field, shape in want.items():
+        value = getattr(maps, field)
+        if value is not None and tuple(value.shape) != shape:
+            return f"declares affine_maps().{field} of shape {tuple(value.shape)}, expected {shape}"
+    size = k + (hidden if maps.append_above else 0)
+    if size != stack.gru.input_size:
+        return (f"declares affine maps giving a {size}-wide GRU input, but its GRU reads "
+                f"{stack.gru.input_size}")
+    return ""
 
 
 # ------------------------------------------------------------------------------------ the plan
@@ -310,58 +354,87 @@ class _Layer0:
 
 
 class _AffineLayer0(_Layer0):
-    """Input combiners that are affine in (x, h_above): `linear_add` and `concat`.
+    """Input combiners that declare `affine_maps`: `linear_add`, `concat`, or any plugin.
 
-    Layer 0's input pre-activation is W_ih · combine(x + a + A h_chan, h_above) + b_ih with
-    combine = x + P h_above + p (linear_add) or [x ; h_above] (concat). Two ways to evaluate it:
+    With the declared combine(x, h) = [X x + P h + p ; h if appended] (X = I unless given, K
+    its rows), the first GRU weight split as W_ih = [Wx | Wh] (Wh only when h is appended) and
+    the channel adapter's x' = x + A h_chan + a, layer 0's input pre-activation is
 
-    * folded (CUDA): one GEMM for the whole image hoists Wx (x + a + p) + b_ih out of the loop
-      and the loop adds (Wx P) h_above and (Wx A) h_chan, two products per step, each 3H wide;
-    * projected (CPU): the loop forms u = x + a + p + P h_above + A h_chan (embed wide) and then
-      W_ih u: one more product in the chain, but about a tenth fewer FLOPs for the seed's sizes
-      (embed 64 < 3 * hidden 288), which is what counts on a CPU.
+        gi = Wx (X x' + P h_above + p) + Wh h_above + b_ih.
+
+    Two ways to evaluate it:
+
+    * folded (CUDA): one GEMM for the whole image hoists (Wx X)(x + a) + Wx p + b_ih out of the
+      loop, and the loop adds (Wx P + Wh) h_above and (Wx X A) h_chan, two products per step,
+      each 3H wide;
+    * projected (CPU): the loop forms u = X (x + a) + p + P h_above + X A h_chan (K wide: the
+      embedding, for `linear_add` and `concat`) and then Wx u + Wh h_above: one more product in
+      the chain, but about a tenth fewer FLOPs for the seed's sizes (embed 64 < 3 * hidden 288),
+      which is what counts on a CPU.
 
     Both are written as: u = rows + h_above @ p + h_chan @ a; gi = u (folded) or
-    b0 + u @ wx + h_above @ wa (projected), with the maps below (None where absent).
+    b0 + u @ wx + h_above @ wa (projected), with the maps below (None where absent; at least one
+    of p and wa is set, a zero map if the combiner ignores h_above).
     """
 
-    def __init__(self, stacks: Any, kind: str, embed: int, fold: bool):
+    def __init__(self, stacks: Any, maps: list[AffineMaps], embed: int, fold: bool):
         like = stacks[0].gru.weight_ih_l0
         hid = stacks[0].gru.hidden_size
         a_w, a_b = _adapter_parts(stacks, embed, like)
         self.channels, self.fold = len(stacks), fold
-        xbias, wx, above, b_ih = [], [], [], []
-        for c, stack in enumerate(stacks):
+        mapped = maps[0].x_map is not None  # X given: the table goes through it
+        width = maps[0].x_map.shape[0] if mapped else embed  # K
+        xbias, t_w, t_b, wx, above, wh, b_ih, adapt = [], [], [], [], [], [], [], []
+        for c, (stack, m) in enumerate(zip(stacks, maps)):
             w_ih, _, bi, _ = _gru_params(stack.gru, 0)
-            if kind == "linear_add":
-                proj = stack.combiner.proj
-                wx.append(w_ih)
-                above.append(w_ih @ proj.weight if fold else proj.weight)
-                xbias.append(a_b[c] + proj.bias if proj.bias is not None else a_b[c])
-            else:  # concat: W_ih [x ; h_above]
-                wx.append(w_ih[:, :embed])
-                above.append(w_ih[:, embed:])
-                xbias.append(a_b[c])
-            b_ih.append(_bias(bi, w_ih))
+            bi = _bias(bi, w_ih)
+            w_x = w_ih[:, :width] if m.append_above else w_ih
+            w_h = w_ih[:, width:] if m.append_above else None
+            x_w = w_x if m.x_map is None else w_x @ m.x_map  # Wx X
+            # without X, p joins the adapter's bias before the table's product; with X it is
+            # already in X's output space, so it joins the table's bias
+            xbias.append(a_b[c] if mapped or m.bias is None else a_b[c] + m.bias)
+            if fold:
+                t_w.append(x_w)
+                t_b.append(bi + w_x @ m.bias if mapped and m.bias is not None else bi)
+                h_map = w_x @ m.above if m.above is not None else None
+                h_map = w_h if h_map is None else (h_map if w_h is None else h_map + w_h)
+                above.append(h_map if h_map is not None else like.new_zeros(3 * hid, hid))
+            else:
+                if mapped:
+                    t_w.append(m.x_map)
+                    t_b.append(m.bias if m.bias is not None else like.new_zeros(width))
+                above.append(m.above)
+                wh.append(w_h)
+                wx.append(w_x)
+            b_ih.append(bi)
+            if a_w[c] is None:
+                adapt.append(None)
+            else:
+                adapt.append(x_w @ a_w[c] if fold else
+                             (a_w[c] if m.x_map is None else m.x_map @ a_w[c]))
         self.xbias = torch.stack(xbias)[:, None, None, :]
-        wx_s, b_s = torch.stack([_t(w) for w in wx]), torch.stack(b_ih).unsqueeze(1)
-        above_s = torch.stack([_t(w) for w in above])
-        adapt = [(wx[c] @ a_w[c] if fold else a_w[c]) if a_w[c] is not None else None
-                 for c in range(self.channels)]
-        width = 3 * hid if fold else embed
-        self.a = torch.stack([_t(w) if w is not None else like.new_zeros(hid, width)
+        out_width = 3 * hid if fold else width
+        self.a = torch.stack([_t(w) if w is not None else like.new_zeros(hid, out_width)
                               for w in adapt])
+        # the table: None weight is the identity (the projected form without X)
+        self._t_w = torch.stack([_t(w) for w in t_w]) if t_w else None
+        self._t_b = torch.stack(t_b).unsqueeze(1) if t_b else None
         if fold:
-            self.p, self.wa, self.wx, self.b0 = above_s, None, None, None
-            self._wx_table, self._b_table = wx_s, b_s
+            self.p = torch.stack([_t(w) for w in above])
+            self.wa = self.wx = self.b0 = None
         else:
-            linear = kind == "linear_add"
-            self.p, self.wa = (above_s, None) if linear else (None, above_s)
-            self.wx, self.b0 = wx_s, b_s
+            self.wa = torch.stack([_t(w) for w in wh]) if wh[0] is not None else None
+            if any(w is not None for w in above) or self.wa is None:
+                self.p = torch.stack([_t(w) if w is not None else like.new_zeros(hid, width)
+                                      for w in above])
+            else:
+                self.p = None
+            self.wx, self.b0 = torch.stack([_t(w) for w in wx]), torch.stack(b_ih).unsqueeze(1)
 
     def table(self, x: torch.Tensor) -> torch.Tensor:
-        if self.fold:
-            return self._table(x + self.xbias, self._b_table, self._wx_table)
+        if self._t_w is not None:
+            return self._table(x + self.xbias, self._t_b, self._t_w)
         return (x + self.xbias).reshape(-1, x.shape[2], x.shape[3])
 
     def step(self, left, above, chan, xrows):  # noqa: ANN001, ANN201
@@ -419,45 +492,30 @@ class _CellLayer0(_Layer0):
 
 
 class _GatedLayer0(_Layer0):
-    """The built-in `gated` 2-D GRU cell, batched across channels (see its class docs).
+    """Cell combiners that declare `gated_cell_maps`: `gated`, or any plugin (see the maps' docs).
 
-    Its fused maps make this direct: x_proj is hoisted for the whole image (with the adapter's
-    bias folded in), the adapter's weight folds into x_proj's, and per step there are three
-    batched GEMMs for the gate logits plus one for the candidate.
+    The fused maps make this direct: the x map is hoisted for the whole image (with the
+    adapter's bias folded in), the adapter's weight folds into the x map, and per step there are
+    three batched GEMMs for the gate logits plus one for the candidate.
     """
 
     gives_state = True
 
-    def __init__(self, stacks: Any, embed: int):
-        combs = [s.combiner for s in stacks]
-        like = combs[0].x_proj.weight
-        hid = combs[0].hidden
+    def __init__(self, stacks: Any, maps: list[GatedCellMaps], embed: int):
+        like = maps[0].x_weight
+        hid = stacks[0].combiner.hidden
         a_w, a_b = _adapter_parts(stacks, embed, like)
         self.channels, self.hidden = len(stacks), hid
-        self.n_gates = combs[0].x_proj.out_features // hid - 1
-        self.wx = torch.stack([_t(k.x_proj.weight) for k in combs])
-        self.bx = torch.stack([k.x_proj.bias for k in combs]).unsqueeze(1)
+        self.n_gates = len(GATES)
+        self.wx = torch.stack([_t(k.x_weight) for k in maps])
+        self.bx = torch.stack([k.x_bias for k in maps]).unsqueeze(1)
         self.xbias = torch.stack(a_b)[:, None, None, :]
-        self.wc = torch.stack([_t(k.x_proj.weight @ a) if a is not None else
-                               like.new_zeros(hid, k.x_proj.out_features)
-                               for k, a in zip(combs, a_w)])
-        self.wl = torch.stack([_t(k.left_proj.weight) for k in combs])
-        self.wa = torch.stack([_t(k.above_proj.weight) for k in combs])
-        self.wn = torch.stack([_t(k.cand_proj.weight) for k in combs])
-
-    @staticmethod
-    def matches(stacks: Any) -> bool:
-        """True if the combiner still has the structure this batched version assumes."""
-        k = stacks[0].combiner
-        try:
-            hid, g = k.hidden, k.x_proj.out_features // k.hidden - 1
-            return (k.left_proj.bias is None and k.above_proj.bias is None
-                    and k.cand_proj.bias is None and g == 5 and k.x_proj.bias is not None
-                    and k.left_proj.out_features == g * hid
-                    and k.above_proj.out_features == g * hid
-                    and k.cand_proj.in_features == 2 * hid and k.cand_proj.out_features == hid)
-        except AttributeError:
-            return False
+        self.wc = torch.stack([_t(k.x_weight @ a) if a is not None else
+                               like.new_zeros(hid, k.x_weight.shape[0])
+                               for k, a in zip(maps, a_w)])
+        self.wl = torch.stack([_t(k.left_weight) for k in maps])
+        self.wa = torch.stack([_t(k.above_weight) for k in maps])
+        self.wn = torch.stack([_t(k.cand_weight) for k in maps])
 
     def table(self, x: torch.Tensor) -> torch.Tensor:
         return self._table(x + self.xbias, self.bx, self.wx)
@@ -475,33 +533,45 @@ class _GatedLayer0(_Layer0):
         return z[0] * n + z[1] * left + z[2] * above
 
 
-def _affine_kind(comb: Any) -> str | None:
-    """"linear_add" or "concat" for the built-in combiners `_AffineLayer0` knows, else None."""
-    from pixelzoo.models.combiners.linear_add import LinearAddCombiner
+def _declared(stacks: Any) -> tuple[str, list[Any]]:
+    """What one direction's combiners declare for layer 0: ("affine", their `AffineMaps`),
+    ("gated", their `GatedCellMaps`) or ("generic", []) when they declare nothing (or not all
+    alike, then the generic path is the one that is right for each)."""
+    maps = [_maps(s.combiner) for s in stacks]
+    if stacks[0].combiner.is_cell:
+        return ("gated", maps) if all(m is not None for m in maps) else ("generic", [])
+    if all(m is not None for m in maps) and len(
+            {(m.x_map is None, m.append_above, _width(m)) for m in maps}) == 1:
+        return "affine", maps
+    return "generic", []
 
-    if comb.is_cell:
-        return None
-    if type(comb) is LinearAddCombiner:
-        return "linear_add"
-    if (type(comb).__name__ == "ConcatCombiner"
-            and type(comb).__module__ == "pixelzoo.models.combiners.concat"):
-        return "concat"
-    return None
+
+def _maps(comb: Any) -> Any:
+    """What `comb` declares (`RowContextCombiner.fast_path_maps`); None for a combiner that
+    does not derive from the base class."""
+    declared = getattr(comb, "fast_path_maps", None)
+    return declared() if declared is not None else None
+
+
+def _width(maps: AffineMaps) -> int | None:
+    return None if maps.x_map is None else maps.x_map.shape[0]
+
+
+def layer0_form(model: Any, direction: int = 0) -> str:
+    """How the wavefront runs layer 0 of `direction`: "affine" (the hand-written scan),
+    "gated" or "generic" (autograd), from what its combiners declare."""
+    form = _declared(model.stacks[direction])[0]
+    return "generic" if form == "affine" and _FORCE_AUTOGRAD else form
 
 
 def _layer0(stacks: Any, embed: int, device: torch.device) -> _Layer0:
-    comb = stacks[0].combiner
-    if comb.is_cell:
-        from pixelzoo.models.combiners.gated import GatedCombiner
-
-        if type(comb) is GatedCombiner and _GatedLayer0.matches(stacks):
-            return _GatedLayer0(stacks, embed)
-        return _CellLayer0(stacks)
-    kind = _affine_kind(comb)
-    if kind is not None:
+    form, maps = _declared(stacks)
+    if form == "gated":
+        return _GatedLayer0(stacks, maps, embed)
+    if form == "affine":
         fold = device.type != "cpu" if _FOLD is None else _FOLD
-        return _AffineLayer0(stacks, kind, embed, fold)
-    return _CombineLayer0(stacks)
+        return _AffineLayer0(stacks, maps, embed, fold)
+    return _CellLayer0(stacks) if stacks[0].combiner.is_cell else _CombineLayer0(stacks)
 
 
 # ------------------------------------------------------------------------------------ fast scan
@@ -683,7 +753,10 @@ class _AffineScan(torch.autograd.Function):
                 else:
                     du = dgi0
                 if p is not None:
-                    torch.bmm(du, p_t, out=d_inp[:channels])
+                    if wa is not None:  # both maps read h_above: add to wa's part
+                        d_inp[:channels].baddbmm_(du, p_t)
+                    else:
+                        torch.bmm(du, p_t, out=d_inp[:channels])
                     d_p.baddbmm_(_t(inp[:channels]), du)
                 if up:
                     torch.bmm(dgi[channels:], w_ih_t, out=d_inp[channels:])
@@ -735,7 +808,7 @@ def _affine_scan(model: Any, stacks: list[Any], xs: list[torch.Tensor]) -> list[
 
 def _is_affine(model: Any, direction: int) -> bool:
     """True when this direction runs the hand-written scan (`_AffineScan`)."""
-    return not _FORCE_AUTOGRAD and _affine_kind(model.stacks[direction][0].combiner) is not None
+    return layer0_form(model, direction) == "affine"
 
 
 def scan_embedded(model: Any, x: torch.Tensor, direction: int) -> torch.Tensor:
@@ -787,8 +860,8 @@ def wavefront_scan(model: Any, tokens: torch.Tensor, direction: int) -> torch.Te
     """(B, C, Hp, Wp) oriented tokens -> top-layer outputs (B, C, Hp, Wp, hidden).
 
     The same function as `pixelzoo.models.reference.reference_scan`, computed by anti-diagonals.
-    Raises `PixelzooError` for a model it cannot run (see `supports`), rather than computing
-    something else: `train.fast_path: wavefront` forces this path without asking.
+    Raises `ScanError` for a model it cannot run (see `supports`), rather than computing
+    something else.
     """
     _require_support(model)
     return scan_embedded(model, model.embed_inputs(tokens), direction)
@@ -797,15 +870,15 @@ def wavefront_scan(model: Any, tokens: torch.Tensor, direction: int) -> torch.Te
 def _require_support(model: Any) -> None:
     ok, why = supports(model)
     if not ok:
-        raise PixelzooError(f"train.fast_path: the wavefront scan cannot run this model ({why}); "
-                            "use fast_path: auto or reference")
+        raise ScanError(f"the wavefront scan cannot run this model ({why}); select the scan "
+                        "'auto' or 'reference'")
 
 
 def wavefront_scans(model: Any, tokens: list[torch.Tensor]) -> list[torch.Tensor]:
     """Every direction's scan, `tokens[d]` oriented for direction d -> outputs as in
-    `wavefront_scan`. On CUDA, with `linear_add` or `concat`, the directions share one scan's
-    steps (4x the cells per step, a quarter of the sequential steps: see `_SHARE_DIRECTIONS`);
-    otherwise they scan in turn."""
+    `wavefront_scan`. On CUDA, with affine combiners (`linear_add`, `concat`), the directions
+    share one scan's steps (4x the cells per step, a quarter of the sequential steps: see
+    `_SHARE_DIRECTIONS`); otherwise they scan in turn."""
     _require_support(model)
     share = tokens[0].is_cuda if _SHARE_DIRECTIONS is None else _SHARE_DIRECTIONS
     if share and len(tokens) > 1 and _is_affine(model, 0):
@@ -814,14 +887,18 @@ def wavefront_scans(model: Any, tokens: list[torch.Tensor]) -> list[torch.Tensor
     return [scan_embedded(model, model.embed_inputs(t), d) for d, t in enumerate(tokens)]
 
 
-def use_fastest_impl(model: Any) -> bool:
-    """Switch a RowRNN to the wavefront scan when it supports the model (same numbers, faster).
+class WavefrontScan(Scan):
+    """The wavefront as a scan strategy (see module docs); `pixelzoo.models.scan.select` sets it
+    only on models that `supports` allows, and every call checks again."""
 
-    Used wherever a trained model is run for inference (`pixelzoo infill`, `compare` grids).
-    """
-    if not hasattr(model, "impl"):
-        return False
-    if supports(model)[0]:
-        model.impl = "wavefront"
-        return True
-    return False
+    name = "wavefront"
+
+    def scan(self, model: Any, tokens: torch.Tensor, direction: int) -> torch.Tensor:
+        return wavefront_scan(model, tokens, direction)
+
+    def scans(self, model: Any, oriented: list[torch.Tensor]) -> list[torch.Tensor]:
+        return wavefront_scans(model, oriented)
+
+
+#: The one wavefront scan.
+WAVEFRONT = WavefrontScan()

@@ -4,9 +4,13 @@ A run folder (`runs/<recipe>/<timestamp>/`) holds the resolved `config.yaml`, `m
 `summary.json`; `read_run` loads all three into a `RunRecord`. Two runs are only comparable if
 they were scored on the same images and the same holes, so `eval_set_differences` compares what
 decides that: the resolved `dataset` section (source, size, limit, split seed), the `eval` keys
-that pick the evaluation images and holes (split, final split, limit, eval seed, masks), and, when
-the task recorded them, the per-mask-set `eval_fingerprint` hashes in `summary.json`. The training
-seed (top-level `seed`) is deliberately not part of it: it changes the model, not the test.
+that pick the evaluation images (split, final split, limit, eval seed), the keys of the task's own
+section that the task declares as deciding its evaluation set (`Task.eval_set_keys`: for infill,
+`task.eval.masks`), the extra evaluation datasets (`eval.datasets`), and, when the task recorded
+them, the per-mask-set `eval_fingerprint` hashes in `summary.json` (the extra datasets' too). The training seed (top-level `seed`) is deliberately not part of it: it changes
+the model, not the test. A run's `config.yaml` is read as the current code reads a recipe (old
+spellings rewritten, defaults filled in where it still validates), so runs written before a key
+moved compare with new ones.
 """
 
 from __future__ import annotations
@@ -20,8 +24,9 @@ import yaml
 
 from pixelzoo.errors import PixelzooError
 
-#: `eval` keys that decide which images and holes a run is scored on.
-EVAL_SET_KEYS = ("split", "final_split", "limit", "seed", "masks")
+#: Core `eval` keys that decide which images a run is scored on (tasks add their own keys);
+#: `datasets` (the extra evaluation datasets) too: runs are compared on the same ones.
+EVAL_SET_KEYS = ("split", "final_split", "limit", "seed", "datasets")
 
 
 @dataclass
@@ -83,7 +88,19 @@ def read_run(path: str | Path) -> RunRecord:
                             ) from None
     if not isinstance(config, dict) or not isinstance(summary, dict):
         raise PixelzooError(f"{p}: config.yaml and summary.json must each hold a mapping")
-    return RunRecord(p, config, summary, read_metrics(p / "metrics.csv"))
+    return RunRecord(p, current_config(config), summary, read_metrics(p / "metrics.csv"))
+
+
+def current_config(config: dict[str, Any]) -> dict[str, Any]:
+    """A saved `config.yaml` as a recipe of today resolves it; as written (old spellings
+    rewritten) when it no longer validates, e.g. a part's plugin is not installed here."""
+    from pixelzoo.migrations import upgrade
+    from pixelzoo.recipe import recipe_from_dict
+
+    try:
+        return recipe_from_dict(config, name="run").data
+    except PixelzooError:
+        return upgrade(config)[0]
 
 
 # ------------------------------------------------------------------------------ comparability
@@ -98,10 +115,20 @@ def _flatten(node: Any, prefix: str) -> dict[str, Any]:
 
 def eval_set_keys(config: dict[str, Any]) -> dict[str, Any]:
     """The dotted keys of a resolved recipe that decide its evaluation set, with their values."""
+    from pixelzoo.tasks.base import task_class
+
     out = _flatten(config.get("dataset") or {}, "dataset")
     ev = config.get("eval") or {}
     for key in EVAL_SET_KEYS:
         out[f"eval.{key}"] = ev.get(key)
+    out["eval.datasets"] = ev.get("datasets") or []  # a run from before the key: none
+    task = config.get("task")
+    if isinstance(task, dict) and isinstance(task.get("type"), str):
+        for dotted in task_class(task["type"]).eval_set_keys:
+            node: Any = task
+            for part in dotted.split("."):
+                node = node.get(part) if isinstance(node, dict) else None
+            out[f"task.{dotted}"] = node
     return out
 
 
@@ -116,9 +143,36 @@ def config_differences(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
     return diffs
 
 
+def final_metrics(summary: dict[str, Any]) -> dict[str, Any]:
+    """A summary's final metrics: the own split's (`final_metrics`), then each extra evaluation
+    dataset's (`datasets.<label>.metrics`) keyed `LABEL:METRIC` (`lineart:demo_hole/psnr`)."""
+    from pixelzoo.schema import DATASET_SEP
+
+    out = dict(summary.get("final_metrics") or {})
+    for label, entry in (summary.get("datasets") or {}).items():
+        for key, value in ((entry or {}).get("metrics") or {}).items():
+            out[f"{label}{DATASET_SEP}{key}"] = value
+    return out
+
+
+def _fingerprints(summary: dict[str, Any]) -> Any:
+    """`eval_fingerprint`, with each extra dataset's sets added as `LABEL:SET`."""
+    from pixelzoo.schema import DATASET_SEP
+
+    own = summary.get("eval_fingerprint")
+    if not isinstance(own, dict):
+        return own
+    out = dict(own)
+    for label, entry in (summary.get("datasets") or {}).items():
+        for name, value in ((entry or {}).get("eval_fingerprint") or {}).items():
+            out[f"{label}{DATASET_SEP}{name}"] = value
+    return out
+
+
 def fingerprint_differences(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
-    """Differences between two summaries' `eval_fingerprint`s (empty when either lacks one)."""
-    fa, fb = a.get("eval_fingerprint"), b.get("eval_fingerprint")
+    """Differences between two summaries' `eval_fingerprint`s (empty when either lacks one),
+    the extra evaluation datasets' included."""
+    fa, fb = _fingerprints(a), _fingerprints(b)
     if not fa or not fb:
         return []
     if not isinstance(fa, dict) or not isinstance(fb, dict):

@@ -12,9 +12,10 @@ import torch
 import torch.nn.functional as F
 from pydantic import Field
 
-from pixelzoo.data.base import ImageSet
+from pixelzoo.config import PartConfig
+from pixelzoo.data.base import Geometry, ImageSet
 from pixelzoo.errors import PixelzooError
-from pixelzoo.tasks.base import Task, TaskConfig
+from pixelzoo.tasks.base import Metric, Task, TaskConfig
 from pixelzoo.tokens import add_start_tokens
 
 
@@ -26,8 +27,12 @@ class ClassificationTask(Task):
     """Cross-entropy on class labels; reports accuracy."""
 
     Config = ClassificationConfig
-    default_metric = "accuracy"
-    higher_is_better = {"accuracy": True, "loss": False}
+    metrics = (
+        Metric("accuracy", higher_is_better=True, primary=True, headline=True,
+               description="fraction of images whose top class is the label"),
+        Metric("loss", higher_is_better=False,
+               description="mean cross-entropy (nats, without label smoothing)"),
+    )
 
     def __init__(self, config: ClassificationConfig, **kw: Any):
         super().__init__(config, **kw)
@@ -35,8 +40,9 @@ class ClassificationTask(Task):
             raise PixelzooError("task 'classification' needs a dataset with labels; "
                                 "this dataset has none (use task: {type: infill})")
 
-    def model_kwargs(self) -> dict[str, Any]:
-        return {**super().model_kwargs(), "num_classes": self.data.num_classes}
+    @classmethod
+    def sizes(cls, geometry: Geometry, config: PartConfig) -> dict[str, Any]:
+        return {**super().sizes(geometry, config), "num_classes": geometry.num_classes}
 
     # training_loss is the base class's: this split, run eagerly
     def capture_inputs(self, images: torch.Tensor, labels: torch.Tensor | None,

@@ -9,16 +9,17 @@ A conditional decoder is teacher-forced with the true values in training, and on
 `capture_loss` (device work on fixed shapes: the hole loss as a mask-weighted mean over the full
 logits), which equals `training_loss`.
 
-Evaluation runs on fixed evaluation sets, the same for every model compared: the first
-`eval.limit` images of the split, each mask set drawn from `eval.seed` (and the set's name). By
-default they are the seed's demo hole (`demo_hole`: rows 15-19, columns 15-24), `seed_blocks` at
-the curriculum's final level, and `strokes`; `eval.masks` replaces them. Metrics per set are
-those of `pixelzoo.metrics.hole_metrics` (PSNR, SSIM, L1, exact-token accuracy, NLL bits per hole
-sub-pixel), keyed `demo_hole/psnr` for the first decoding in `eval.decoding` and
-`demo_hole/mean/psnr` for the others. Inference always goes through `model.decode`, which never
-sees the truth under a hole; the NLL is of the true value under the distribution the decoder
-really predicts at inference (for a conditional decoder, given its own argmax choices for the
-earlier channels).
+Evaluation runs on fixed evaluation sets, the same for every model compared: the first `eval.limit`
+images of the split, each mask set drawn from `eval.seed` (and the set's name). The task's own
+settings say what is measured (`task.eval`, see `pixelzoo.tasks.infill_config`): by default the
+seed's demo hole (`demo_hole`: rows 15-19, columns 15-24), `seed_blocks` at the curriculum's final
+level, and `strokes`; `task.eval.masks` replaces them. Metrics per set are those of
+`pixelzoo.metrics.hole_metrics` (PSNR, SSIM, L1, exact-token accuracy, NLL bits per hole sub-pixel),
+keyed `demo_hole/psnr` for the first decoding in `task.eval.decodings` and `demo_hole/mean/psnr` for
+the others; `metrics` declares them, `metric_names` lists them. Inference always goes through
+`model.decode`, which never sees the truth under a hole; the NLL is of the true value under the
+distribution the decoder really predicts at inference (for a conditional decoder, given its own
+argmax choices for the earlier channels).
 
 Decodings:
 
@@ -39,75 +40,56 @@ hole pixels are split, in raster order, into K near-equal chunks; pass k runs th
 current image (chunks < k filled, the rest still HOLE) and samples chunk k. K = 1 is one-pass
 sampling; K = the number of holes is fully sequential. Each pass costs one forward.
 
-`report()` prints one rich table per run: every decoding beside OpenCV's TELEA and NS
-(`pixelzoo.baselines`) on the same images and holes, writes labelled PNG grids to
+`report()` prints one rich table per run: every decoding beside the classic baselines
+(`task.eval.baselines`, `pixelzoo.baselines`) on the same images and holes, writes labelled PNG
+grids (`pixelzoo.report.grid`) to
 `<run>/samples/<set>.png` (original | holes | model greedy | model mean, when evaluated |
 model sampled | TELEA | NS) and returns, for summary.json, the table rows, the loss used and an
-`eval_fingerprint` per set.
+`eval_fingerprint` per set. `report_dataset()` does the same on each of the recipe's extra
+evaluation datasets (`eval.datasets`), with the same holes, its grids in `<run>/samples/<label>/`.
 """
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import math
 import zlib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from pydantic import Field
 
 from pixelzoo.baselines import METHODS as BASELINE_NAMES
 from pixelzoo.baselines import inpaint
 from pixelzoo.config import PartConfig
 from pixelzoo.data.base import ImageSet
 from pixelzoo.errors import PixelzooError
-from pixelzoo.metrics import METRICS, hole_metrics
-from pixelzoo.tasks.base import Task, TaskConfig
-from pixelzoo.tokens import HOLE, PIXELS, add_start_tokens
+from pixelzoo.metrics import HIGHER_IS_BETTER, METRICS, hole_metrics
+from pixelzoo.report.grid import save_grid, show_holes
+from pixelzoo.tasks.base import Metric, Task
+from pixelzoo.tasks.infill_config import (  # noqa: F401 - re-exported: the task's settings
+    DECODINGS,
+    LOSS_TEXT,
+    ONE_PASS,
+    InfillConfig,
+    InfillEvalConfig,
+    ScheduleConfig,
+    eval_set_specs,
+    metric_names,
+    metric_prefix,
+)
+from pixelzoo.tokens import HOLE, PIXELS, add_start_tokens, strip_start_tokens
 
-DECODINGS = ("greedy", "mean", "sample", "schedule")
-ONE_PASS = ("greedy", "mean")
-DEFAULT_DECODINGS = ["greedy", "mean"]
-DEFAULT_EVAL_MASKS: list[dict[str, Any]] = [
-    {"type": "demo_hole"}, {"type": "seed_blocks"}, {"type": "strokes"}]
-LOSS_TEXT = {
-    "holes": "cross-entropy over the hole sub-pixels only (loss: holes)",
-    "all": "cross-entropy over every sub-pixel, the seed's (loss: all)",
-}
-HOLE_COLOUR = (255, 0, 255)  # how holes are drawn in the pictures (magenta)
-
-
-class ScheduleConfig(PartConfig):
-    """The seed's temperature schedule for the `schedule` decoding."""
-
-    start: float = Field(1.0, gt=0, description="temperature of the first hole pixel")
-    decay: float = Field(0.95, gt=0, le=1, description="factor per hole pixel")
-    min: float = Field(0.1, gt=0, description="floor while sampling")
-    steps: int = Field(20, ge=0, description="hole pixels sampled; the rest are greedy")
-
-
-class InfillConfig(TaskConfig):
-    loss: Literal["holes", "all"] = Field(
-        "holes", description="holes: cross-entropy on hole sub-pixels only; all: the seed's")
-    temperature: float = Field(1.0, gt=0, description="temperature of the `sample` decoding")
-    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
-    refine_chunks: int = Field(
-        8, ge=1, description="4-direction sampling: passes of iterative refinement")
-    upscale: int = Field(4, ge=1, le=32, description="picture zoom (nearest neighbour)")
-    fill_decoding: Literal["greedy", "mean", "sample", "schedule"] = Field(
-        "greedy", description="the decoding `pixelzoo infill` uses when neither --decoding nor "
-                              "--temperature is given (pick the one that scored best)")
+_METRIC_TEXT = {"psnr": "PSNR in dB", "ssim": "SSIM", "l1": "mean absolute error (0..255)",
+                "accuracy": "exact-value accuracy", "nll_bits": "NLL in bits per sub-pixel"}
 
 
 def holed_tokens(images: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
     """uint8 (B, C, H, W) images and bool masks -> (B, C, H+1, W+1) tokens with HOLE at holes."""
     tokens = add_start_tokens(images)
-    inner = tokens[:, :, 1:, 1:]
-    inner[masks.bool()] = HOLE
+    strip_start_tokens(tokens)[masks.bool()] = HOLE
     return tokens
 
 
@@ -134,36 +116,39 @@ def _sequential_sampler() -> Any:
 
 
 class InfillTask(Task):
-    """Predict the true tokens under holes; evaluate on fixed hole sets against OpenCV."""
+    """Predict the true tokens under holes; evaluate on fixed hole sets beside classic methods."""
 
     Config = InfillConfig
-    default_metric = "demo_hole/psnr"
+    # One record per hole metric, each key <set>/<metric> or <set>/<decoding>/<metric>; which
+    # way is better comes from the metrics' own definitions (pixelzoo.metrics).
+    metrics = tuple(
+        Metric(f"*/{k}", higher_is_better=HIGHER_IS_BETTER[k], primary=k == "psnr",
+               headline=k in ("psnr", "ssim"),
+               description=f"{_METRIC_TEXT[k]} on the holes, keyed SET/{k} (first decoding) "
+                           f"or SET/DECODING/{k}")
+        for k in METRICS)
+    eval_set_keys = ("eval.masks",)
 
     def __init__(self, config: InfillConfig, **kw: Any):
         super().__init__(config, **kw)
         self.config: InfillConfig = config
-        if self.eval_config is None:
-            from pixelzoo.schema import EvalConfig
-
-            self.eval_config = EvalConfig()
-        ev = self.eval_config
-        self.decodings = list(ev.decoding) or list(DEFAULT_DECODINGS)
-        for i, d in enumerate(self.decodings):
-            if d not in DECODINGS:
-                close = difflib.get_close_matches(d, DECODINGS, n=1)
-                hint = f"; did you mean '{close[0]}'?" if close else ""
-                raise PixelzooError(f"eval.decoding[{i}]: unknown decoding '{d}'{hint} "
-                                    f"Decodings: {', '.join(DECODINGS)}.")
-        self.decodings = list(dict.fromkeys(self.decodings))
-        self.baselines = list(dict.fromkeys(ev.baselines)) or list(BASELINE_NAMES)
-        self.mask_specs = self._mask_specs()
-        names = list(self.mask_specs)
-        if "demo_hole" not in names:
-            # the class default names a set this recipe does not evaluate
-            self.default_metric = f"{names[0]}/psnr"
+        self.decodings = list(config.eval.decodings)
+        self.baselines = list(config.eval.baselines)
+        self.mask_specs = eval_set_specs(config)
         self._announced = False
         self._mask_cache: dict[tuple[str, int], np.ndarray] = {}
         self._pred_cache: dict[tuple[str, tuple[int, float]], dict[str, Any]] = {}
+
+    @classmethod
+    def metric_names(cls, config: PartConfig) -> list[str]:
+        assert isinstance(config, InfillConfig)
+        return metric_names(config)
+
+    @classmethod
+    def compare_extras(cls, records: Any, console: Any = None) -> Any:
+        from pixelzoo.report.infill import InfillExtras
+
+        return InfillExtras(list(records), console)
 
     @classmethod
     def for_inference(cls, recipe: Any) -> InfillTask:
@@ -174,19 +159,6 @@ class InfillTask(Task):
         return cls(cfg, data=None, mask=None, eval_config=env.eval)  # type: ignore[arg-type]
 
     # ------------------------------------------------------------------ evaluation sets
-    def _mask_specs(self) -> dict[str, dict[str, Any]]:
-        raw = self.eval_config.masks or DEFAULT_EVAL_MASKS
-        specs: dict[str, dict[str, Any]] = {}
-        for item in raw:
-            spec = ({"type": item.type, **item.params} if hasattr(item, "params")
-                    else dict(item))
-            name, n = spec["type"], 1
-            while name in specs:  # the same mask type twice: boxes, boxes_2, ...
-                n += 1
-                name = f"{spec['type']}_{n}"
-            specs[name] = spec
-        return specs
-
     def _set_masks(self, name: str, n: int) -> np.ndarray:
         key = (name, n)
         if key not in self._mask_cache:
@@ -274,7 +246,8 @@ class InfillTask(Task):
         """The hole loss with the decoder run at hole pixels only.
 
         Identical to slicing the full (B, C, H, W, 258) logits, but the output layer (as costly
-        as the scan itself on a CPU) only runs where the loss looks.
+        as the scan itself on a CPU) only runs where the loss looks. A decoder with `log_prob`
+        (the logistic mixtures) gives the truth's log-probability without forming all 256 bins.
         """
         h = model.features(tokens)  # (B, C, H, W, D)
         pixel = masks.any(1)  # (B, H, W)
@@ -282,8 +255,11 @@ class InfillTask(Task):
             return h.sum() * 0.0
         hs = h.permute(0, 2, 3, 1, 4)[pixel]  # (N, C, D)
         teacher = target.permute(0, 2, 3, 1)[pixel]  # (N, C)
-        logits = model.decoder(hs[:, :, None, None, :], teacher[:, :, None, None])[:, :, 0, 0]
         sel = masks.permute(0, 2, 3, 1)[pixel]  # (N, C): the hole sub-pixels of those pixels
+        if hasattr(model.decoder, "log_prob"):  # e.g. logistic mixtures: the truth's log P alone
+            logp = model.decoder.log_prob(hs[:, :, None, None, :], teacher[:, :, None, None])
+            return -logp[:, :, 0, 0][sel].float().mean()
+        logits = model.decoder(hs[:, :, None, None, :], teacher[:, :, None, None])[:, :, 0, 0]
         return F.cross_entropy(logits[sel].float(), teacher[sel])
 
     # ------------------------------------------------------------------ inference
@@ -314,20 +290,21 @@ class InfillTask(Task):
             mean[s:s + batch_size] = torch.where(m, expect, img).cpu().numpy()
         return {"greedy": greedy, "mean": mean, "true_logp": true_logp}
 
-    def _schedule(self, decoding: str) -> Any:
+    def _schedule(self, decoding: str, temperature: float | None = None) -> Any:
         from pixelzoo.models.sampling import TemperatureSchedule
 
         if decoding == "schedule":
             s = self.config.schedule
             return TemperatureSchedule(start=s.start, decay=s.decay, min=s.min, steps=s.steps)
-        return float(self.config.temperature)
+        return float(self.config.temperature if temperature is None else temperature)
 
     @torch.no_grad()
     def _sampled(self, model: torch.nn.Module, images: np.ndarray, masks: np.ndarray,
                  device: torch.device, decoding: str, batch_size: int,
-                 generator: torch.Generator | None = None) -> np.ndarray:
+                 generator: torch.Generator | None = None,
+                 temperature: float | None = None) -> np.ndarray:
         model.eval()
-        temperature = self._schedule(decoding)
+        schedule = self._schedule(decoding, temperature)
         if generator is None:
             generator = torch.Generator().manual_seed(self.eval_config.seed)
         out = np.empty_like(images)
@@ -337,19 +314,22 @@ class InfillTask(Task):
             m = torch.from_numpy(masks[s:s + batch_size]).to(device)
             tokens = holed_tokens(img, m)
             if _directions(model) == 1:
-                filled = _sequential_sampler()(model, tokens, temperature, generator)
+                filled = _sequential_sampler()(model, tokens, schedule, generator)
             else:
-                filled = refine_fill(model, tokens, temperature, generator,
+                filled = refine_fill(model, tokens, schedule, generator,
                                      self.config.refine_chunks)
             out[s:s + batch_size] = torch.where(m, filled.to(torch.uint8), img).cpu().numpy()
         return out
 
     def fill(self, model: torch.nn.Module, images: np.ndarray, masks: np.ndarray,
              device: torch.device | str, decoding: str = "greedy", *, batch_size: int | None = None,
-             generator: torch.Generator | None = None) -> np.ndarray:
+             generator: torch.Generator | None = None,
+             temperature: float | None = None) -> np.ndarray:
         """Fill the holes of uint8 (n, C, H, W) `images` (bool `masks`) -> uint8 (n, C, H, W).
 
-        Known sub-pixels are returned unchanged. `decoding` is greedy, mean, sample or schedule.
+        Known sub-pixels are returned unchanged. `decoding` is greedy, mean, sample or schedule;
+        `temperature` is this call's for `sample` (default `task.temperature`). It is an
+        argument, not a setting changed for the call, so threads can fill with one task at once.
         """
         if decoding not in DECODINGS:
             raise PixelzooError(f"unknown decoding '{decoding}'; choose {', '.join(DECODINGS)}")
@@ -359,7 +339,7 @@ class InfillTask(Task):
         bs = batch_size or self.eval_config.batch_size
         if decoding in ONE_PASS:
             return self._one_pass(model, images, masks, device, bs)[decoding]
-        return self._sampled(model, images, masks, device, decoding, bs, generator)
+        return self._sampled(model, images, masks, device, decoding, bs, generator, temperature)
 
     def _predictions(self, model: torch.nn.Module, name: str, images: np.ndarray,
                      masks: np.ndarray, device: torch.device, batch_size: int,
@@ -391,13 +371,33 @@ class InfillTask(Task):
             for d in self.decodings:
                 logp = preds["true_logp"] if d == primary else None
                 metrics = hole_metrics(images, preds[d], masks, true_logp=logp)
-                prefix = f"{name}/" if d == primary else f"{name}/{d}/"
+                prefix = metric_prefix(name, d, primary)
                 out.update({f"{prefix}{k}": v for k, v in metrics.items()})
         return out
 
     # ------------------------------------------------------------------ report
     def report(self, model: torch.nn.Module, split: ImageSet, device: torch.device,
                run_dir: Path | None) -> dict[str, Any]:
+        ev = self.eval_config
+        return {
+            "table_printed": True,
+            "loss": self.config.loss,
+            "loss_description": LOSS_TEXT[self.config.loss],
+            "decodings": list(self.decodings),
+            "sampling_strategy": self.sampling_strategy(model),
+            **self._report(model, split, device, run_dir, None),
+            "eval_seed": ev.seed,
+        }
+
+    def report_dataset(self, model: torch.nn.Module, split: ImageSet, device: torch.device,
+                       run_dir: Path | None, label: str) -> dict[str, Any]:
+        """The same table and grids on an extra evaluation dataset, pictures in samples/LABEL/."""
+        return {"table_printed": True, **self._report(model, split, device, run_dir, label)}
+
+    def _report(self, model: torch.nn.Module, split: ImageSet, device: torch.device,
+                run_dir: Path | None, label: str | None) -> dict[str, Any]:
+        """Table rows, fingerprints, set sizes and picture grids on `split` (the own split when
+        `label` is None, else the extra dataset `label`'s); prints the table."""
         ev = self.eval_config
         sets = self.eval_sets(split)
         decodings = list(self.decodings)
@@ -423,7 +423,7 @@ class InfillTask(Task):
                 m = hole_metrics(images, filled_baselines[b], masks)
                 rows.append({"mask_set": name, "method": BASELINE_NAMES[b], "kind": "baseline",
                              "decoding": None, **m, "nll_bits": None})
-            k = min(ev.samples, len(images))
+            k = min(self.config.eval.samples, len(images))
             if run_dir is not None and k > 0:
                 sampled = (preds["sample"][:k] if "sample" in preds else
                            self._sampled(model, images[:k], masks[:k], device, "sample",
@@ -434,22 +434,15 @@ class InfillTask(Task):
                     panels.append(("model (mean)", preds["mean"][:k]))
                 panels.append((f"model (sampled T={self.config.temperature:g})", sampled))
                 panels += [(BASELINE_NAMES[b], filled_baselines[b][:k]) for b in self.baselines]
-                path = Path(run_dir) / "samples" / f"{name}.png"
-                save_grid(path, images[:k], masks[:k], panels, self.config.upscale)
+                folder = Path(run_dir) / "samples"
+                path = (folder if label is None else folder / label) / f"{name}.png"
+                save_grid(path, [(label, show_holes(images[:k], masks[:k]) if arr is None
+                                  else arr) for label, arr in panels], zoom=self.config.upscale)
                 pictures.append(str(path.relative_to(run_dir)))
-        self._print_table(rows, len(next(iter(sets.values()))[0]) if sets else 0, run_dir)
-        return {
-            "table_printed": True,
-            "loss": self.config.loss,
-            "loss_description": LOSS_TEXT[self.config.loss],
-            "decodings": decodings,
-            "sampling_strategy": self.sampling_strategy(model),
-            "infill_table": rows,
-            "eval_fingerprint": prints,
-            "eval_sets": set_info,
-            "eval_seed": ev.seed,
-            "samples": pictures,
-        }
+        self._print_table(rows, len(next(iter(sets.values()))[0]) if sets else 0, run_dir,
+                          label)
+        return {"infill_table": rows, "eval_fingerprint": prints, "eval_sets": set_info,
+                "samples": pictures}
 
     def sampling_strategy(self, model: torch.nn.Module) -> str:
         """One line saying how `sample` and `schedule` fill holes for this model."""
@@ -461,14 +454,21 @@ class InfillTask(Task):
                 "(one forward per chunk)")
 
     def _print_table(self, rows: list[dict[str, Any]], n_images: int,
-                     run_dir: Path | None) -> None:
+                     run_dir: Path | None, label: str | None = None) -> None:
         from rich.console import Console
 
         console = Console(highlight=False)
-        console.print(infill_table(rows, title=f"infill on {n_images} evaluation images "
-                                                f"per mask set ({LOSS_TEXT[self.config.loss]})"))
-        if run_dir is not None:
+        if label is None:
+            title = (f"infill on {n_images} evaluation images per mask set "
+                     f"({LOSS_TEXT[self.config.loss]})")
+        else:  # one of eval.datasets: the same holes on another dataset's images
+            title = (f"infill on '{label}' (eval.datasets): {n_images} images per mask set, the "
+                     "same holes")
+        console.print(infill_table(rows, title=title))
+        if run_dir is not None and label is None:
             console.print(f"pictures: {Path(run_dir) / 'samples'}   run folder: {run_dir}")
+        elif run_dir is not None:
+            console.print(f"pictures: {Path(run_dir) / 'samples' / label}")
 
 
 # ---------------------------------------------------------------------- helpers
@@ -513,7 +513,7 @@ def refine_fill(model: torch.nn.Module, tokens: torch.Tensor, temperature: Any,
     grid = tokens.clone()
     b, _, hp, wp = grid.shape
     h, w = hp - 1, wp - 1
-    holes = (grid[:, :, 1:, 1:] == HOLE).any(1).reshape(b, -1)  # (B, HW)
+    holes = (strip_start_tokens(grid) == HOLE).any(1).reshape(b, -1)  # (B, HW)
     rank = holes.long().cumsum(1) - 1
     count = holes.sum(1, keepdim=True).clamp(min=1)
     chunk = torch.where(holes, rank * chunks // count, torch.full_like(rank, -1))
@@ -532,17 +532,15 @@ def refine_fill(model: torch.nn.Module, tokens: torch.Tensor, temperature: Any,
         if not sel.any():
             continue
         feats = model.features(grid)
-        inner = grid[:, :, 1:, 1:]
+        inner = strip_start_tokens(grid)
         filled, _ = model.decoder.decode(feats, inner, pick)
-        grid[:, :, 1:, 1:] = torch.where(sel & (inner == HOLE), filled, inner)
-    return grid[:, :, 1:, 1:]
+        inner.copy_(torch.where(sel & (inner == HOLE), filled, inner))
+    return strip_start_tokens(grid)
 
 
 def infill_table(rows: list[dict[str, Any]], title: str | None = None) -> Any:
     """A rich table of infill rows (mask set, method, metrics), best per set in bold."""
     from rich.table import Table
-
-    from pixelzoo.metrics import HIGHER_IS_BETTER
 
     heads = {"psnr": "PSNR dB ↑", "ssim": "SSIM ↑", "l1": "L1 ↓", "accuracy": "exact ↑",
              "nll_bits": "NLL bits ↓"}
@@ -576,62 +574,3 @@ def infill_table(rows: list[dict[str, Any]], title: str | None = None) -> Any:
         last = r["mask_set"]
         table.add_row(name, r["method"], *cells)
     return table
-
-
-def _tile(img: np.ndarray, zoom: int) -> np.ndarray:
-    """(C, H, W) uint8 -> (H*zoom, W*zoom, 3) RGB."""
-    hwc = img.transpose(1, 2, 0)
-    if hwc.shape[2] == 1:
-        hwc = np.repeat(hwc, 3, axis=2)
-    elif hwc.shape[2] != 3:
-        hwc = hwc[:, :, :3] if hwc.shape[2] > 3 else np.concatenate(
-            [hwc, np.zeros((*hwc.shape[:2], 3 - hwc.shape[2]), np.uint8)], axis=2)
-    return np.repeat(np.repeat(hwc, zoom, axis=0), zoom, axis=1)
-
-
-def show_holes(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """(C, H, W) image with every pixel that has a hole in any channel painted magenta."""
-    out = image.copy()
-    pixel = mask.any(0)
-    colour = np.array(HOLE_COLOUR[:image.shape[0]] if image.shape[0] <= 3 else
-                      [HOLE_COLOUR[0]] * image.shape[0], dtype=np.uint8)
-    if image.shape[0] == 1:
-        colour = np.array([128], np.uint8)
-    out[:, pixel] = colour[:, None]
-    return out
-
-
-def save_grid(path: Path, images: np.ndarray, masks: np.ndarray,
-              panels: list[tuple[str, np.ndarray | None]], zoom: int) -> None:
-    """Write a labelled PNG: one row per image, one column per panel (None = the holed input)."""
-    import cv2
-
-    from pixelzoo.engine.atomic import atomic_write_bytes
-
-    n, _, h, w = images.shape
-    th, tw, gap = h * zoom, w * zoom, 4
-    header = 22
-    width = len(panels) * (tw + gap) + gap
-    height = header + n * (th + gap) + gap
-    sheet = np.full((height, width, 3), 255, np.uint8)
-    font_scale = max(0.3, min(0.45, tw / 320))
-    for j, (label, _) in enumerate(panels):
-        x = gap + j * (tw + gap)
-        text = label
-        if cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, font_scale, 1)[0][0] > tw:
-            text = label.split(" (")[0]  # "model (greedy)" -> "model" only when it cannot fit
-        cv2.putText(sheet, text, (x + 2, header - 7), cv2.FONT_HERSHEY_SIMPLEX, font_scale,
-                    (0, 0, 0), 1, cv2.LINE_AA)
-    for i in range(n):
-        y = header + gap + i * (th + gap)
-        for j, (_, arr) in enumerate(panels):
-            x = gap + j * (tw + gap)
-            img = show_holes(images[i], masks[i]) if arr is None else arr[i]
-            sheet[y:y + th, x:x + tw] = _tile(img, zoom)
-    # flat cartoon colours compress ~20x at the highest level, for a few ms more
-    ok, data = cv2.imencode(".png", np.ascontiguousarray(sheet[:, :, ::-1]),
-                            [cv2.IMWRITE_PNG_COMPRESSION, 9])
-    if not ok:
-        raise PixelzooError(f"could not encode the picture {path}")
-    atomic_write_bytes(path, data.tobytes())
-

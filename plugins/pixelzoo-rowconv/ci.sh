@@ -60,8 +60,9 @@ echo "== pixelzoo's tests of the installed plugin"
 echo "== recipes/seed/rowconv.yaml on a tiny budget"
 "$py" -m pixelzoo run "$repo/recipes/seed/rowconv.yaml" --out "$work/runs" -q \
     --set train.epochs=1 --set train.steps_per_epoch=2 --set train.batch_size=4 \
-    --set train.max_minutes=2 --set eval.limit=8 --set dataset.limit=16 --set eval.samples=2 \
-    --set 'eval.masks=[{type: demo_hole}]' --set 'eval.decoding=[greedy]'
+    --set train.max_minutes=2 --set eval.limit=8 --set dataset.limit=16 \
+    --set task.eval.samples=2 --set 'task.eval.masks=[{type: demo_hole}]' \
+    --set 'task.eval.decodings=[greedy]'
 run_dir="$(find "$work/runs" -name summary.json -printf '%h\n' | head -n 1)"
 [ -n "$run_dir" ] || { echo "the run left no summary.json" >&2; exit 1; }
 grep -q "type: row_conv" "$run_dir/config.yaml" \

@@ -194,22 +194,29 @@ def test_part_name_shorthand_in_nested_parts(tmp_path):
 
 
 def test_a_bare_name_is_a_part_with_its_defaults_wherever_a_part_goes(tmp_path):
-    long = load_recipe(write(tmp_path, GOOD + "mask: {type: boxes}\n"
-                             "eval: {masks: [{type: demo_hole}, {type: strokes}]}\n", "long.yaml"))
+    infill = GOOD.replace("{type: classification}", "{type: infill, eval: {masks: "
+                                                    "[{type: demo_hole}, {type: strokes}]}}")
+    long = load_recipe(write(tmp_path, infill + "mask: {type: boxes}\n", "long.yaml"))
     short = GOOD.replace("{type: digits, limit: 64}", "digits").replace(
-        "{type: classification}", "classification")
-    r = load_recipe(write(tmp_path, short + "mask: boxes\neval: {masks: [demo_hole, strokes]}\n"))
-    assert r.data["eval"]["masks"] == long.data["eval"]["masks"]
-    assert [m["type"] for m in r.data["eval"]["masks"]] == ["demo_hole", "strokes"]
+        "{type: classification}", "{type: infill, eval: {masks: [demo_hole, strokes]}}")
+    r = load_recipe(write(tmp_path, short + "mask: boxes\n"))
+    masks = r.data["task"]["eval"]["masks"]  # parts inside a part's sub-section
+    assert masks == long.data["task"]["eval"]["masks"]
+    assert [m["type"] for m in masks] == ["demo_hole", "strokes"]
     assert r.data["mask"] == long.data["mask"]
     assert r.data["task"] == long.data["task"] and r.data["dataset"]["type"] == "digits"
+    bare = load_recipe(write(tmp_path, GOOD.replace("{type: classification}", "classification"),
+                             "bare.yaml"))
+    assert bare.data["task"] == load_recipe(write(tmp_path, GOOD, "full.yaml")).data["task"]
     # and inside a list of nested parts
     mix = load_recipe(write(tmp_path, GOOD + "mask: {type: mixture, masks: [boxes, strokes]}\n"))
-    assert mix.data["mask"]["masks"] == [long.data["mask"], long.data["eval"]["masks"][1]]
+    assert mix.data["mask"]["masks"] == [long.data["mask"], masks[1]]
 
 
 def test_bare_name_errors_name_the_key_and_line(tmp_path, capsys):
-    p = write(tmp_path, GOOD + "eval:\n  masks:\n    - demo_hol\n    - 3\n")
+    # the old spelling (eval.masks, now task.eval.masks): errors still point at its lines
+    p = write(tmp_path, GOOD.replace("classification", "infill")
+              + "eval:\n  masks:\n    - demo_hol\n    - 3\n")
     code, out, err = run_cli(["validate", str(p)], capsys)
     assert code == 2 and "Traceback" not in err + out
     assert ("eval.masks[0].type: unknown mask 'demo_hol'; did you mean 'demo_hole'?") in err
@@ -223,8 +230,10 @@ def test_a_bare_name_merges_and_takes_set_keys_like_its_mapping(tmp_path):
     assert same.data["mask"]["count"] == [2, 2]  # the same type keeps the base's parameters
     other = load_recipe(write(tmp_path, "extends: base.yaml\nmask: strokes\n", "other.yaml"))
     assert other.data["mask"]["type"] == "strokes"  # another type starts from its defaults
-    p = write(tmp_path, GOOD + "mask: boxes\neval: {masks: [demo_hole]}\n")
-    r = load_recipe(p, ["mask.count=[2, 2]", "eval.masks.0.top=3"])
+    p = write(tmp_path, GOOD.replace("{type: classification}",
+                                     "{type: infill, eval: {masks: [demo_hole]}}")
+              + "mask: boxes\n")
+    r = load_recipe(p, ["mask.count=[2, 2]", "task.eval.masks.0.top=3"])
     assert r.data["mask"]["type"] == "boxes" and r.data["mask"]["count"] == [2, 2]
-    assert r.data["eval"]["masks"][0]["type"] == "demo_hole"
-    assert r.data["eval"]["masks"][0]["top"] == 3
+    assert r.data["task"]["eval"]["masks"][0]["type"] == "demo_hole"
+    assert r.data["task"]["eval"]["masks"][0]["top"] == 3

@@ -16,12 +16,15 @@ from pixelzoo.data.toon import (
     ATTRIBUTES,
     ToonDataset,
     contact_sheet,
+    SKIN_TONES,
     draw_face,
     face_rng,
     render_face,
     render_faces,
     sample_attributes,
 )
+from pixelzoo.data.toon.face import look_rng
+from pixelzoo.data.toon.style import LOOK_ATTRIBUTES, sample_look
 from pixelzoo.registry import DATASETS
 
 
@@ -181,3 +184,61 @@ def test_contact_sheet(tmp_path: Path) -> None:
     a, b = cv2.imread(str(sheet)), cv2.imread(str(pre))
     assert a is not None and a.shape[1] == 8 * 48 + 9 * 4
     assert b is not None and b.shape[1] == 8 * 36 * 3 + 9 * 4
+
+
+# --- the varied style -------------------------------------------------------------------------
+def test_classic_faces_are_the_faces_of_the_old_tables() -> None:
+    """The default (classic) style draws exactly what the single-module generator drew, so the
+    shipped weights' tables stay reproducible. The digest was recorded with OpenCV 5.0.0; other
+    builds may anti-alias differently."""
+    if not cv2.__version__.startswith("5.0.0"):
+        pytest.skip(f"golden digest recorded with OpenCV 5.0.0, this is {cv2.__version__}")
+    images = load(count=60).test.images  # 6 test faces
+    assert digest(images) == "f76e61043c0ecf81a4d43263d3aaa0886028a8fe"
+    assert np.array_equal(images, load(count=60, style="classic").test.images)
+
+
+def test_varied_style_keeps_the_shapes_and_changes_the_look() -> None:
+    classic = load(count=40)
+    varied = load(count=40, style="varied")
+    assert varied.train.images.shape == classic.train.images.shape
+    table = varied.attributes["train"]
+    # The same faces underneath: every classic attribute is the classic face's.
+    for name in ATTRIBUTES:
+        assert np.array_equal(table[name], classic.attributes["train"][name]), name
+    for name, total in LOOK_ATTRIBUTES.items():
+        assert ((table[name] >= 0) & (table[name] < total)).all()
+        assert len(set(table[name].tolist())) == total, name  # every variant occurs in 32 faces
+    assert not np.array_equal(varied.train.images, classic.train.images)
+    assert varied.train.names[0].startswith("toon_varied-")
+    # Coloured backgrounds: corners that are not white, which classic faces never have.
+    corners = varied.train.images[:, :, 0, 0]
+    assert (corners != 255).any(axis=1).sum() >= 8
+    assert ((classic.train.images[:, :, 0, 0] == 255).all(axis=1)).mean() > 0.9
+    assert np.array_equal(load(count=40, style="varied").train.images, varied.train.images)
+
+
+def test_varied_skin_leaves_the_palette() -> None:
+    rng_faces = [face_rng(0, i) for i in range(24)]
+    looks = [sample_look(look_rng(0, i), sample_attributes(r)) for i, r in enumerate(rng_faces)]
+    palette = {tuple(t) for t in SKIN_TONES}
+    assert sum(look.skin not in palette for look in looks) >= 12
+    assert {look.skin_kind for look in looks} == {0, 1}
+
+
+def test_varied_look_alone_never_moves_a_shape() -> None:
+    """Drawing with a look consumes the face's generator exactly as the classic drawing does."""
+    attrs = sample_attributes(face_rng(0, 3))
+    look = sample_look(np.random.default_rng(9), attrs)
+    a, b = np.random.default_rng(5), np.random.default_rng(5)
+    draw_face(attrs, a)
+    draw_face(attrs, b, look)
+    assert a.random() == b.random()
+
+
+def test_style_is_validated_and_cached_apart(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError):
+        ToonDataset.Config(style="fancy")
+    load(count=10, cache=True)
+    load(count=10, cache=True, style="varied")
+    assert len(list((tmp_path / "cache").glob("*.npz"))) == 6

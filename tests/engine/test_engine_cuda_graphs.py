@@ -212,6 +212,7 @@ def test_replayed_steps_equal_eager_steps_and_follow_the_schedule(monkeypatch):
     from pixelzoo.data.base import DataSplits, ImageSet
     from pixelzoo.engine.build import build_mask
     from pixelzoo.engine.cuda_graphs import GraphedTrainStep
+    from pixelzoo.models.scan import select
     from pixelzoo.models.wavefront import supports
     from pixelzoo.recipe import build_part
 
@@ -227,7 +228,7 @@ def test_replayed_steps_equal_eager_steps_and_follow_the_schedule(monkeypatch):
                                   "directions": 1, "decoder": {"type": "conditional"}},
                        **task.model_kwargs()).cuda().train()
         assert supports(m)[0]
-        m.impl = "wavefront"
+        select(m, "wavefront")
         models.append(m)
     factors = [1.0, 0.3, 2.0, 0.05, 1.5, 0.7]
     eager_opt = torch.optim.Adam(models[0].parameters(), lr=3e-3)

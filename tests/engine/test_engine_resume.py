@@ -172,7 +172,7 @@ def test_echoed_signals_stay_graceful_but_a_later_second_ctrl_c_stops_at_once(
     def impatient(self, idx, epoch, s):
         if self.global_step + 1 == 10:
             os.kill(os.getpid(), signal.SIGINT)
-            self._stop_time -= 60  # as if the user pressed Ctrl-C again a minute later
+            self.signals.first_time -= 60  # as if the user pressed Ctrl-C again a minute later
             os.kill(os.getpid(), signal.SIGINT)
         return orig(self, idx, epoch, s)
 

@@ -17,13 +17,15 @@ from torch import nn
 
 from pixelzoo.data.base import DataSplits, Dataset, DatasetConfig, Geometry, ImageSet
 from pixelzoo.masks.base import MaskConfig, MaskGenerator
-from pixelzoo.models.combiners.base import RowContextCombiner
+from pixelzoo.models.combiners.base import AffineMaps, GatedCellMaps, RowContextCombiner
 from pixelzoo.models.combiners.linear_add import LinearAddCombiner
 from pixelzoo.models.decoders.base import ChannelDecoder, DecoderConfig
 from pixelzoo.models.decoders.conditional import ConditionalDecoder
 from pixelzoo.models.decoders.independent import IndependentDecoder
-from pixelzoo.registry import COMBINERS, DATASETS, DECODERS, MASKS
-from pixelzoo.testing import check_combiner, check_dataset, check_decoder, check_mask
+from pixelzoo.registry import COMBINERS, DATASETS, DECODERS, MASKS, TASKS
+from pixelzoo.tasks.base import Metric
+from pixelzoo.tasks.classification import ClassificationTask
+from pixelzoo.testing import check_combiner, check_dataset, check_decoder, check_mask, check_task
 
 
 # ------------------------------------------------------------------------------ combiners
@@ -97,6 +99,26 @@ class NoCombine(RowContextCombiner):
     pass
 
 
+class ClaimsNoBias(LinearAddCombiner):
+    """Declares the fast path's affine maps but leaves out the bias that `combine` adds."""
+
+    def affine_maps(self) -> AffineMaps:
+        return AffineMaps(above=self.proj.weight)
+
+
+class ClaimsGated(TwoFacedCell):
+    """Declares the 2-D GRU cell, but its cell is a plain tanh cell."""
+
+    def scan_row(self, x: torch.Tensor, h_above: torch.Tensor) -> torch.Tensor:
+        return RowContextCombiner.scan_row(self, x, h_above)
+
+    def gated_cell_maps(self) -> GatedCellMaps:
+        h, e = self.hidden, self.input_size
+        w = self.lin.weight
+        return GatedCellMaps(w.new_zeros(6 * h, e), w.new_zeros(6 * h), w.new_zeros(5 * h, h),
+                             w.new_zeros(5 * h, h), w.new_zeros(h, 2 * h))
+
+
 @pytest.mark.parametrize("cls, check, message", [
     (LooseCombiner, "interface", "forbid unknown keys"),
     (PeeksRight, "causality", "earlier raster position"),
@@ -107,6 +129,8 @@ class NoCombine(RowContextCombiner):
     (WrongSize, "shape", "expected"),
     (TwoFacedCell, "shape", "scan_row disagrees with cell"),
     (NoCombine, "interface", "must implement `combine`"),
+    (ClaimsNoBias, "fast path", r"affine_maps\(\) does not describe combine\(\)"),
+    (ClaimsGated, "fast path", r"gated_cell_maps\(\) does not describe cell\(\)"),
 ])
 def test_broken_combiners_fail(cls: type, check: str, message: str) -> None:
     with pytest.raises(AssertionError, match=rf"failed the {check} check: .*{message}") as err:
@@ -303,3 +327,77 @@ def test_broken_datasets_fail(cls: type, check: str, message: str) -> None:
 
 def test_a_correct_dataset_passes() -> None:
     check_dataset(Fine)
+
+
+# ------------------------------------------------------------------------------ tasks
+class NoMetrics(ClassificationTask):
+    metrics = ()
+
+
+class UndeclaredKey(ClassificationTask):
+    """Reports an extra key it never declared: compare could not tell which way is better."""
+
+    def evaluate(self, model: Any, split: Any, device: Any, batch_size: int = 64) -> Any:
+        return {**super().evaluate(model, split, device, batch_size), "top3": 1.0}
+
+
+class PromisesMore(ClassificationTask):
+    """Declares (and lists) a metric that evaluate() never returns."""
+
+    metrics = (*ClassificationTask.metrics, Metric("top3", True))
+
+
+class TorchRngLoss(ClassificationTask):
+    """Draws label noise from torch's global generator instead of the step's numpy one."""
+
+    def capture_inputs(self, images: Any, labels: Any, rng: np.random.Generator) -> Any:
+        tokens, labels = super().capture_inputs(images, labels, rng)
+        return tokens, torch.randint(0, 3, labels.shape)
+
+
+class SplitDisagrees(ClassificationTask):
+    """Its eager loss is not the captured one (label smoothing forgotten in one of them)."""
+
+    def training_loss(self, model: Any, images: Any, labels: Any, rng: Any) -> Any:
+        loss, logs = super().training_loss(model, images, labels, rng)
+        return loss * 1.5, logs
+
+
+class NeverInterruptible(ClassificationTask):
+    def check_interrupt(self) -> None:
+        pass  # the engine's stop signal is never looked at
+
+
+class NanMetric(ClassificationTask):
+    def evaluate(self, model: Any, split: Any, device: Any, batch_size: int = 64) -> Any:
+        return {**super().evaluate(model, split, device, batch_size), "loss": float("nan")}
+
+
+class ShowMiscounts(ClassificationTask):
+    """Overrides model_kwargs but not sizes(): `pixelzoo show` would build another model."""
+
+    def model_kwargs(self) -> dict[str, Any]:
+        return {**super().model_kwargs(), "num_classes": 5}
+
+
+@pytest.mark.parametrize("cls, check, message", [
+    (NoMetrics, "metrics", "non-empty tuple"),
+    (UndeclaredKey, "evaluate", r"undeclared keys \['top3'\]"),
+    (PromisesMore, "evaluate", r"missing from evaluate\(\): \['top3'\]"),
+    (TorchRngLoss, "determinism", "equally seeded"),
+    (SplitDisagrees, "capture split", "capture_loss gives"),
+    (NeverInterruptible, "evaluate", "never calls check_interrupt"),
+    (NanMetric, "evaluate", "not finite"),
+    (ShowMiscounts, "model_kwargs", r"sizes\(\) gives"),
+])
+def test_broken_tasks_fail(cls: type, check: str, message: str) -> None:
+    with pytest.raises(AssertionError, match=rf"failed the {check} check: .*{message}"):
+        check_task(cls)
+    assert f"kit_{cls.__name__.lower()}" not in TASKS
+
+
+def test_a_correct_task_passes_as_a_class() -> None:
+    class Fine(ClassificationTask):
+        pass
+
+    check_task(Fine, {"label_smoothing": 0.1})

@@ -16,8 +16,15 @@ import pytest
 from pydantic import ValidationError
 
 from pixelzoo.errors import PixelzooError
-from pixelzoo.registry import COMBINERS, DATASETS, DECODERS, MASKS, MODELS, Registry
-from pixelzoo.testing import check_combiner, check_dataset, check_decoder, check_mask, check_model
+from pixelzoo.registry import COMBINERS, DATASETS, DECODERS, MASKS, MODELS, TASKS, Registry
+from pixelzoo.testing import (
+    check_combiner,
+    check_dataset,
+    check_decoder,
+    check_mask,
+    check_model,
+    check_task,
+)
 
 
 #: Parameters for parts that need some (or run faster with a smaller setting).
@@ -25,6 +32,11 @@ PARAMS: dict[str, dict[str, dict[str, Any]]] = {
     # A small architecture keeps the check quick; the defaults are built from the recipe too.
     "models": {"rowrnn": {"embed": 6, "hidden": 7}, "timm": {"name": "resnet10t"}},
     "masks": {"mixture": {"masks": [{"type": "boxes"}, {"type": "center"}]}},
+    # holes that fit the kit's 8x8 images, every decoding, one picture
+    "tasks": {"infill": {"eval": {"masks": ["center", {"type": "boxes", "count": [1, 1]}],
+                                  "decodings": ["greedy", "mean", "sample", "schedule"],
+                                  "baselines": ["telea"], "samples": 1},
+                         "refine_chunks": 2}},
 }
 
 
@@ -62,6 +74,11 @@ def test_mask_conforms(name: str) -> None:
     check_mask(name, params_for(MASKS, name))
 
 
+@pytest.mark.parametrize("name", TASKS.names())
+def test_task_conforms(name: str) -> None:
+    check_task(name, params_for(TASKS, name))
+
+
 def _mnist_csv(root: Path) -> dict[str, Any]:
     from pixelzoo.data.mnist_csv import HEADER
 
@@ -93,6 +110,12 @@ DATASET_PARAMS = {
                                "limit": 4, "cache": False},
     "mnist_csv": lambda tmp: _mnist_csv(tmp / "mnist"),
     "image_folder": lambda tmp: _image_folder(tmp / "images"),
+    "lineart": lambda tmp: {"count": 12, "size": 12, "cache": False},
+    "toon_transformed": lambda tmp: {"count": 12, "size": 12, "cache": False},
+    "skimage_photos": lambda tmp: {"count": 12, "size": 12, "cache": False},
+    "mixture": lambda tmp: {"datasets": [{"type": "toon", "count": 12, "size": 12,
+                                          "cache": False}, {"type": "lineart", "count": 12,
+                                                            "size": 12, "cache": False}]},
 }
 
 

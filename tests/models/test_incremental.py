@@ -14,6 +14,7 @@ from pixelzoo.config import spec
 from pixelzoo.models.incremental import (sample_holes, sample_holes_incremental,
                                          supports_incremental)
 from pixelzoo.models.rowrnn import RowRNN, RowRNNConfig
+from pixelzoo.models.scan import select
 from pixelzoo.models.sampling import TemperatureSchedule, sample_holes_slow
 from pixelzoo.tokens import HOLE, add_start_tokens
 
@@ -27,7 +28,7 @@ def build(combiner: str, decoder: str, channels: int, directions: int = 1,
     with torch.no_grad():
         for p in model.parameters():
             p.mul_(3.0)  # sharper logits than the default init: samples depend on the model
-    model.impl = impl
+    select(model, impl)
     return model
 
 

@@ -24,6 +24,7 @@ from pixelzoo.errors import PixelzooError
 from pixelzoo.kernels.gru_gates import gru_gates, gru_gates_reference
 from pixelzoo.models.combiners.base import RowContextCombiner
 from pixelzoo.models.rowrnn import RowRNN, RowRNNConfig
+from pixelzoo.models.scan import select
 from pixelzoo.registry import registry_for
 from pixelzoo.tokens import HOLE, add_start_tokens
 
@@ -44,6 +45,8 @@ def build(combiner: str | RowContextCombiner, decoder: str = "independent", dire
                 stack.combiner = combiner(stack.combiner.config, input_size=5, hidden=6)
                 if combiner.is_cell:  # its first layer replaces the GRU's
                     stack.gru = nn.GRU(6, 6, layers - 1, batch_first=True) if layers > 1 else None
+                elif stack.combiner.gru_input_size != 5:  # the GRU reads what it combines
+                    stack.gru = nn.GRU(stack.combiner.gru_input_size, 6, layers, batch_first=True)
     # random everything, including biases and the row vectors, at a scale that keeps the
     # gates away from saturation so the comparison is informative
     with torch.no_grad():
@@ -63,7 +66,7 @@ def tokens(channels: int, batch: int = 2, height: int = 4, width: int = 5, seed:
 
 
 def run(model: RowRNN, impl: str, tok: torch.Tensor) -> tuple[torch.Tensor, dict]:
-    model.impl = impl
+    assert select(model, impl).name == impl
     model.zero_grad(set_to_none=True)
     teacher = tok[:, :, 1:, 1:].clamp(max=255)
     out = model(tok, teacher)
@@ -105,7 +108,7 @@ def test_matches_reference(combiner: str, decoder: str, directions: int, channel
         assert why, "supports() must say why, for the trainer's notice"
         notice = select_impl_notice(model)
         assert "fast path unavailable" in notice and why in notice
-        assert model.impl == "reference"
+        assert model.impl.name == "reference"
         return
     compare(model, tokens(channels))
 
@@ -212,6 +215,7 @@ class RowConv(PointwiseMix):
 def test_generic_plugin_paths(combiner: type, directions: int) -> None:
     model = build(combiner, "conditional", directions, 3)
     assert wf.supports(model) == (True, "")
+    assert wf.layer0_form(model) == "generic"  # they declare nothing but `pointwise`
     compare(model, tokens(3))
 
 
@@ -236,8 +240,11 @@ def test_non_pointwise_plugin_falls_back_with_notice() -> None:
     assert not ok and "not pointwise" in why
     notice = select_impl_notice(model)
     assert notice.count("\n") == 1 and "RowConv" in notice and "reference" in notice
-    assert model.impl == "reference"
-    model.impl = "wavefront"  # forced by hand: refuse rather than compute something else
+    assert model.impl.name == "reference"
+    # forced: refuse rather than compute something else, at the choice and at every call
+    with pytest.raises(PixelzooError, match="not pointwise"):
+        select(model, "wavefront")
+    model.impl = wf.WAVEFRONT  # past select, by hand
     with pytest.raises(PixelzooError, match="not pointwise"):
         model(tokens(3))
 
@@ -245,13 +252,13 @@ def test_non_pointwise_plugin_falls_back_with_notice() -> None:
 def test_auto_selects_wavefront_for_builtins() -> None:
     model = build("linear_add", "conditional", 1, 3)
     assert select_impl_notice(model).strip() == ""
-    assert model.impl == "wavefront"
+    assert model.impl.name == "wavefront"
 
 
 def test_gradients_reach_the_module_parameters() -> None:
     """The fast path uses the nn.GRU's own tensors: an optimizer step changes its output."""
     model = build("linear_add", "independent", 1, 3)
-    model.impl = "wavefront"
+    select(model, "wavefront")
     tok = tokens(3)
     before = model(tok).detach()
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
@@ -267,16 +274,16 @@ def test_no_grad_forward_matches() -> None:
     model = build("linear_add", "conditional", 1, 3)
     tok = tokens(3)
     with torch.no_grad():
-        model.impl = "reference"
+        select(model, "reference")
         a = model.features(tok)
-        model.impl = "wavefront"
+        select(model, "wavefront")
         b = model.features(tok)
     assert_close(b, a, "no-grad features")
 
 
 def test_bf16_autocast_runs_close() -> None:
     model = build("linear_add", "conditional", 1, 3)
-    model.impl = "wavefront"
+    select(model, "wavefront")
     tok = tokens(3)
     with torch.no_grad():
         full = model.features(tok)
@@ -341,6 +348,7 @@ TRITON_CHECK = textwrap.dedent("""
     # and the whole scan through the Triton kernels, against the reference loop
     from pixelzoo.config import spec
     from pixelzoo.models.rowrnn import RowRNN, RowRNNConfig
+    from pixelzoo.models.scan import select
     from pixelzoo.tokens import add_start_tokens
     torch.manual_seed(0)
     m = RowRNN(RowRNNConfig(embed=5, hidden=6, layers=2, combiner=spec("linear_add")),
@@ -348,7 +356,7 @@ TRITON_CHECK = textwrap.dedent("""
     tok = add_start_tokens(torch.randint(0, 256, (2, 3, 3, 4)))
     outs = []
     for impl in ("reference", "wavefront"):
-        m.impl = impl
+        select(m, impl)
         m.zero_grad()
         y = m(tok)
         y.square().sum().backward()
@@ -413,7 +421,7 @@ def test_cuda_graph_step_matches_eager(no_tf32: None) -> None:
 
     models = [build("linear_add", "conditional", 1, 3).cuda() for _ in range(2)]
     for m in models:
-        m.impl = "wavefront"
+        select(m, "wavefront")
     opts = [torch.optim.Adam(m.parameters(), lr=1e-2, capturable=True) for m in models]
     batches = [tokens(3, seed=s).cuda() for s in range(3)]
     teach = [b[:, :, 1:, 1:].clamp(max=255) for b in batches]

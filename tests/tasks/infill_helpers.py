@@ -7,7 +7,6 @@ from typing import Any
 import numpy as np
 import torch
 
-from pixelzoo.config import PartSpec
 from pixelzoo.data.base import DataSplits, ImageSet
 from pixelzoo.recipe import build_part
 from pixelzoo.schema import EvalConfig
@@ -39,7 +38,8 @@ def make_task(data: DataSplits | None = None, masks: list[dict[str, Any]] | None
     data = data if data is not None else tiny_data()
     masks = masks if masks is not None else [{"type": "center", "size": 0.5},
                                              {"type": "seed_blocks"}]
-    ev = EvalConfig(masks=[PartSpec(**m) for m in masks], limit=None, batch_size=4, samples=2)
+    ev = EvalConfig(limit=None, batch_size=4)
     gen = build_mask(mask or {"type": "boxes"}, data)
-    return build_part("tasks", {"type": "infill", **task_kw}, data=data, mask=gen,
-                      eval_config=ev)
+    settings = {"masks": masks, "samples": 2, **task_kw.pop("eval", {})}
+    return build_part("tasks", {"type": "infill", "eval": settings, **task_kw}, data=data,
+                      mask=gen, eval_config=ev)

@@ -9,7 +9,13 @@ import torch.nn.functional as F
 
 from pixelzoo.errors import PixelzooError
 from pixelzoo.models.sampling import sample_holes_slow
-from pixelzoo.tasks.infill import InfillTask, fingerprint, holed_tokens, refine_fill
+from pixelzoo.tasks.infill import (
+    InfillConfig,
+    InfillTask,
+    fingerprint,
+    holed_tokens,
+    refine_fill,
+)
 from pixelzoo.tokens import HOLE
 
 from infill_helpers import make_task, tiny_data, tiny_model
@@ -74,14 +80,12 @@ def test_missing_training_mask_is_a_clear_error() -> None:
 
 
 def test_unknown_decoding_is_a_clear_error() -> None:
-    from pixelzoo.config import PartSpec
     from pixelzoo.recipe import build_part
-    from pixelzoo.schema import EvalConfig
 
     data = tiny_data()
-    ev = EvalConfig(masks=[PartSpec(type="center")], decoding=["greedy", "meen"])
+    settings = {"masks": [{"type": "center"}], "decodings": ["greedy", "meen"]}
     with pytest.raises(PixelzooError, match="did you mean 'mean'"):
-        build_part("tasks", {"type": "infill"}, data=data, mask=None, eval_config=ev)
+        build_part("tasks", {"type": "infill", "eval": settings}, data=data, mask=None)
 
 
 # ------------------------------------------------------------------------------ eval sets
@@ -116,8 +120,8 @@ def test_other_eval_seed_other_holes_and_fingerprints() -> None:
 
 
 def test_default_metric_follows_the_eval_sets() -> None:
-    assert make_task(masks=[{"type": "center"}]).default_metric == "center/psnr"
-    assert InfillTask.default_metric == "demo_hole/psnr"
+    assert make_task(masks=[{"type": "center"}]).primary_metric == "center/psnr"
+    assert InfillTask.primary_metric_for(InfillConfig()) == "demo_hole/psnr"
 
 
 # ------------------------------------------------------------------------------ decoding

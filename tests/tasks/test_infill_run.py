@@ -15,7 +15,8 @@ from pixelzoo.engine.metrics_log import read_metrics
 ROOT = Path(__file__).resolve().parents[2]
 TINY = ["dataset.limit=8", "train.epochs=1", "train.steps_per_epoch=1", "train.batch_size=4",
         "model.hidden=8", "model.embed=4", "eval.limit=4", "eval.batch_size=4",
-        "eval.samples=2", "train.num_threads=1", "train.max_minutes=2", "task.refine_chunks=2"]
+        "task.eval.samples=2", "train.num_threads=1", "train.max_minutes=2", "task.refine_chunks=2",
+        "task.eval.baselines=[telea, ns]"]  # two baselines per set: the stop test counts calls
 
 
 def test_tiny_cartoon_infill_run_leaves_a_complete_run_folder(tmp_path, monkeypatch,

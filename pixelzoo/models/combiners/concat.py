@@ -2,14 +2,15 @@
 
 The row above's top-layer outputs are appended to the current pixel's input, so the first GRU
 layer's input grows by `hidden`. Nothing is learned here: the GRU's own input weights do the
-mixing, which makes this the most direct (and, per the seed, slowest to train) way in.
+mixing, which makes this the most direct (and, per the seed, slowest to train) way in. It is
+affine in (x, h_above), which it declares with `affine_maps` for the fast path.
 """
 
 from __future__ import annotations
 
 import torch
 
-from pixelzoo.models.combiners.base import CombinerConfig, RowContextCombiner
+from pixelzoo.models.combiners.base import AffineMaps, CombinerConfig, RowContextCombiner
 
 
 class ConcatConfig(CombinerConfig):
@@ -31,3 +32,7 @@ class ConcatCombiner(RowContextCombiner):
     def combine(self, x: torch.Tensor, h_above: torch.Tensor) -> torch.Tensor:
         """(..., input_size), (..., hidden) -> (..., input_size + hidden)."""
         return torch.cat([x, h_above], dim=-1)
+
+    def affine_maps(self) -> AffineMaps:
+        """[x ; h_above]: the identity on x, with h_above appended."""
+        return AffineMaps(append_above=True)

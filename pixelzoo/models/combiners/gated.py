@@ -12,10 +12,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from pixelzoo.models.combiners.base import CombinerConfig, RowContextCombiner
-
-#: The five gate blocks, in the order they are laid out in the fused projections.
-GATES = ("reset_left", "reset_above", "update_new", "update_left", "update_above")
+from pixelzoo.models.combiners.base import (GATES, CombinerConfig, GatedCellMaps,
+                                            RowContextCombiner)
 
 
 class GatedConfig(CombinerConfig):
@@ -42,7 +40,8 @@ class GatedCombiner(RowContextCombiner):
     `left_proj` (l -> the five gate blocks), `above_proj` (a -> the five gate blocks) and
     `cand_proj` ([r_l ⊙ l ; r_a ⊙ a] -> U_n (r_l ⊙ l) + V_n (r_a ⊙ a)).
     `x_proj` and `above_proj` do not depend on the left state, so `scan_row` computes them for
-    a whole row at once and only the left-state terms stay in the sequential loop.
+    a whole row at once and only the left-state terms stay in the sequential loop. The same
+    four maps are its `gated_cell_maps` declaration, which the wavefront batches across channels.
     """
 
     Config = GatedConfig
@@ -59,6 +58,11 @@ class GatedCombiner(RowContextCombiner):
     def cell(self, x: torch.Tensor, h_left: torch.Tensor, h_above: torch.Tensor) -> torch.Tensor:
         """(..., input_size), (..., hidden), (..., hidden) -> (..., hidden); any leading dims."""
         return self._step(self.x_proj(x), self.above_proj(h_above), h_left, h_above)
+
+    def gated_cell_maps(self) -> GatedCellMaps:
+        """The fused maps, as `GatedCellMaps` lays them out (the same equations)."""
+        return GatedCellMaps(self.x_proj.weight, self.x_proj.bias, self.left_proj.weight,
+                             self.above_proj.weight, self.cand_proj.weight)
 
     def _step(self, x_part: torch.Tensor, above_part: torch.Tensor, h_left: torch.Tensor,
               h_above: torch.Tensor) -> torch.Tensor:

@@ -2,7 +2,8 @@
 
 Adding a projection of the row above to the input keeps the GRU's input size unchanged, trains
 faster than concatenation in the seed's experiments, and folds neatly into the input projection
-of the fast path (W_ih·(x + W·h) = W_ih·x + (W_ih·W)·h).
+of the fast path (W_ih·(x + W·h) = W_ih·x + (W_ih·W)·h), which it declares with
+`affine_maps`.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import torch
 from pydantic import Field
 from torch import nn
 
-from pixelzoo.models.combiners.base import CombinerConfig, RowContextCombiner
+from pixelzoo.models.combiners.base import AffineMaps, CombinerConfig, RowContextCombiner
 
 
 class LinearAddConfig(CombinerConfig):
@@ -29,3 +30,7 @@ class LinearAddCombiner(RowContextCombiner):
 
     def combine(self, x: torch.Tensor, h_above: torch.Tensor) -> torch.Tensor:
         return x + self.proj(h_above)
+
+    def affine_maps(self) -> AffineMaps:
+        """x + P·h_above + p: the identity on x, the projection's weight and bias."""
+        return AffineMaps(above=self.proj.weight, bias=self.proj.bias)
