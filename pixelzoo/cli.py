@@ -268,8 +268,15 @@ def _extra_commands() -> list[Any]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse `argv` and run the command under the error policy (`pixelzoo.errors.guard`)."""
+    if "torch" not in sys.modules:  # OpenMP reads its wait policy once, when torch loads it
+        from pixelzoo.engine.threads import prepare_openmp
+
+        prepare_openmp()  # PASSIVE on a busy machine, unless the user chose a policy
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse has printed its message (or --help): its status
+        return int(exc.code or 0) if not isinstance(exc.code, str) else 2
 
     def command() -> int:
         _plugins(args)

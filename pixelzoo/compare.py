@@ -5,16 +5,16 @@ overrides applied to each), refuses a mix of tasks or of evaluation sets before 
 starts, then trains and evaluates each recipe in turn. `pixelzoo compare runs/a runs/b` reads
 finished run folders instead and trains nothing. A shipped weights name (`pixelzoo compare
 toon_infill recipes/toon_infill.yaml`) is evaluated without training (`train.epochs: 0`) on the
-data and evaluation sets of the first recipe or run beside it. Either way the runs are checked
-once more for the same evaluation images and holes (resolved dataset and eval sections, and the
-tasks' eval fingerprints), and the result is one table, one row per recipe, plus the rows the
-task adds (for infill, the classic baselines). Runs with extra evaluation datasets
-(`eval.datasets`, the same ones in every run) get those datasets' metrics as more columns,
-keyed `LABEL:METRIC` (`lineart:demo_hole/psnr`), beside the own split's. The table is printed with rich and written to
-`compare/<timestamp>/` as CSV and Markdown, beside a bar chart of the task's headline metrics,
-the learning curves, and the pictures the task adds (for infill, a grid of the same holed images
-filled by every recipe and baseline). Which way each metric is better, and which ones are
-headlines, is what the task class declares (`Task.metrics`): nothing here names a task.
+data and evaluation sets of the first recipe or run beside it. Either way the runs are checked once
+more for the same evaluation images and holes (resolved dataset and eval sections, and the tasks'
+eval fingerprints), and the result is one table, one row per recipe, plus the rows the task adds
+(for infill, the classic baselines). Runs with extra evaluation datasets (`eval.datasets`, the same
+ones in every run) get those datasets' metrics as more columns, keyed `LABEL:METRIC`
+(`lineart:demo_hole/psnr`), beside the own split's. The table is printed with rich and written to
+`compare/<timestamp>/` as CSV and Markdown, beside a bar chart of the task's headline metrics, the
+learning curves, and the pictures the task adds (for infill, a grid of the same holed images filled
+by every recipe and baseline). Which way each metric is better, and which ones are headlines, is
+what the task class declares (`Task.metrics`): nothing here names a task.
 """
 
 from __future__ import annotations

@@ -25,6 +25,9 @@ and reported at the end, and the rest go on. An existing file, input or output, 
 with `--overwrite`. Exit status: 0 when every image was filled, 3 when some were skipped, 2 when
 none could be filled (or the command itself was wrong, as everywhere in pixelzoo).
 
+On a CPU the command takes the cores the load leaves free, one on a busy machine, or
+`OMP_NUM_THREADS` (`pixelzoo.engine.threads`, the policy of training runs too).
+
 Not here: filling one image (`pixelzoo.infill_cli`), preprocessing (`pixelzoo.api`), the
 metrics' definitions (`pixelzoo.metrics`).
 """
@@ -190,13 +193,13 @@ class Preparer:
     def check_shared_mask(self) -> None:
         """A bad shared mask (unreadable file, box outside the grid, no hole) stops the command
         before any work: it would skip every image."""
-        from pixelzoo.infill_cli import prepare_mask
+        from pixelzoo.infill_source import prepare_mask
 
         if self.mask.startswith("box:") or Path(self.mask).is_file():
             prepare_mask(self.mask, self.loaded, (self.loaded.height, self.loaded.width))
 
     def _holes(self, job: Job, shape: tuple[int, int]) -> tuple[np.ndarray, list[str]]:
-        from pixelzoo.infill_cli import prepare_mask
+        from pixelzoo.infill_source import prepare_mask
 
         if job.mask is not None:
             return prepare_mask(str(job.mask), self.loaded, shape)
@@ -274,7 +277,7 @@ def run_batch(source: str, image_dir: str | Path, mask: str, out_dir: str | Path
     """
     from pixelzoo.engine.atomic import atomic_write_text
     from pixelzoo.engine.device import pick_device
-    from pixelzoo.infill_cli import choose_decoding, load_infill
+    from pixelzoo.infill_source import choose_decoding, load_infill
 
     started = time.perf_counter()
     image_dir, out_dir = Path(image_dir), Path(out_dir)
@@ -424,6 +427,19 @@ def cmd_infill_batch(args: argparse.Namespace) -> int:
     from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn,
                                TimeRemainingColumn)
 
+    import torch
+
+    from pixelzoo.engine.device import pick_device
+
+    from pixelzoo.engine.threads import choose_threads
+
+    if pick_device(args.device, key="--device").type == "cpu":
+        # the cores the load leaves free (one on a busy machine), or OMP_NUM_THREADS: 1,000 faces
+        # on a busy 2-core machine took 651 s on two threads (11x the CPU time, spinning) and
+        # 76 s on one
+        threads = choose_threads("auto", default=torch.get_num_threads())
+        if threads.count is not None:
+            torch.set_num_threads(threads.count)
     out = Console(highlight=False, soft_wrap=True)  # paths stay whole, for copying
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     bar = Progress("[progress.description]{task.description}", BarColumn(),
@@ -446,7 +462,7 @@ def cmd_infill_batch(args: argparse.Namespace) -> int:
     for file, why in report.skipped:
         err.print(f"[red]skipped[/red] {file}: {why}")
     n = len(report.filled)
-    rate = f", {n / report.seconds:.0f} images/s" if n and report.seconds > 0 else ""
+    rate = f", {n / report.seconds:.3g} images/s" if n and report.seconds > 0 else ""
     out.print(f"filled {n} of {report.total} image(s) with {report.source} ({report.decoding}) "
               f"into {args.output} in {report.seconds:.1f} s{rate}"
               + (f"; skipped {len(report.skipped)} (listed above)" if report.skipped else ""))

@@ -616,8 +616,8 @@ def _model_from_run(data: dict[str, Any], model: dict[str, Any], given: str,
 
     key = ("model", "weights")
     if path is None:
-        where = f"{base_dir} and the working directory" if base_dir is not None else \
-            "the working directory"
+        here = base_dir is None or base_dir.resolve() == Path.cwd().resolve()
+        where = "the working directory" if here else f"{base_dir} and the working directory"
         v.add(key, f"{shipped.unknown_message(given)} Nor is it a run folder (looked in "
                    f"{where}).")
         return data, ""

@@ -63,7 +63,11 @@ class TrainConfig(Strict):
     cuda_graphs: bool = Field(
         False, description="capture the training step in a CUDA graph and replay it (one CUDA "
                            "device, adam or adamw); elsewhere a notice and eager steps")
-    num_threads: int | None = Field(None, ge=1, description="torch CPU threads (None: default)")
+    num_threads: Annotated[int, Field(ge=1)] | Literal["auto"] | None = Field(
+        "auto", description="torch CPU threads: auto takes the cores the load average leaves "
+                            "free (one on a busy machine) and lowers the count if other "
+                            "processes take cores mid-run; a number is used as given; null "
+                            "keeps torch's default (see docs/performance.md, on a busy machine)")
     checkpoint_every: int | None = Field(
         None, ge=1, description="also write a step checkpoint every N optimizer steps")
     keep: int = Field(3, ge=1, description="how many epoch checkpoints to keep in history")
@@ -72,6 +76,15 @@ class TrainConfig(Strict):
         default_factory=list,
         description="loop behaviours run in this order, each a name or {type: NAME, ...}, "
                     "e.g. [{type: ema, decay: 0.999}]; see Callbacks below")
+
+    @field_validator("num_threads", mode="before")
+    @classmethod
+    def _threads(cls, v: object) -> object:
+        # one clear message instead of one per member of the union
+        ok = v is None or v == "auto" or (isinstance(v, int) and not isinstance(v, bool) and v >= 1)
+        if not ok:
+            raise ValueError("expected a whole number of threads (1 or more), auto or null")
+        return v
 
 
 class EvalConfig(Strict):
@@ -97,9 +110,9 @@ class EvalConfig(Strict):
                     "(out-of-distribution sets), on their final_split split, each a name or "
                     "{type: NAME, ...} with an optional display `label` (default: the type; "
                     "type_2, ... for repeats); their images must have the model's size. The "
-                    "same holes, seed and limit as the own split (a dataset `limit` left unset "
-                    "is eval.limit); never used for `best`, which follows the own split; e.g. "
-                    "[lineart, toon_transformed, skimage_photos]")
+                    "same holes, seed and eval.limit as the own split (a dataset's own `limit` "
+                    "can make a set smaller); never used for `best`, which follows the own "
+                    "split; e.g. [lineart, toon_transformed, skimage_photos]")
 
     @field_validator("datasets")
     @classmethod

@@ -1,4 +1,4 @@
-"""`pixelzoo infill --image DIR`: a folder filled in batches, bad files skipped, nothing replaced."""
+"""`pixelzoo infill --image DIR`: a folder filled in batches, bad files skipped, none replaced."""
 
 from __future__ import annotations
 
@@ -174,13 +174,13 @@ def test_scores_csv_has_a_row_per_filled_image_with_an_original(
 def test_the_model_loads_once_and_fills_in_batches(run_dir: Path, faces: np.ndarray,
                                                    tmp_path: Path, monkeypatch) -> None:
     import pixelzoo.api
-    import pixelzoo.infill_cli
+    import pixelzoo.infill_source
 
     src = tmp_path / "faces"
     for i, face in enumerate(faces[:5]):
         write(src / f"f{i}.png", face)
     loads, batches = [], []
-    real_load, real_fill = pixelzoo.infill_cli.load_infill, pixelzoo.api.fill_prepared
+    real_load, real_fill = pixelzoo.infill_source.load_infill, pixelzoo.api.fill_prepared
 
     def load(*a, **kw):
         loads.append(a)
@@ -190,7 +190,7 @@ def test_the_model_loads_once_and_fills_in_batches(run_dir: Path, faces: np.ndar
         batches.append(len(images))
         return real_fill(model, images, holes, **kw)
 
-    monkeypatch.setattr(pixelzoo.infill_cli, "load_infill", load)
+    monkeypatch.setattr(pixelzoo.infill_source, "load_infill", load)
     monkeypatch.setattr(pixelzoo.api, "fill_prepared", fill)
     assert main(["infill", str(run_dir), "--image", str(src), "--mask", "box:15,15,5,10",
                  "-o", str(tmp_path / "out"), "--batch-size", "2", "--temperature", "0.9",

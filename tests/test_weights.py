@@ -88,7 +88,7 @@ def test_shipped_weights_beat_opencv_on_toon_test_faces() -> None:
     TELEA and NS on hole PSNR and SSIM for the demo hole and the seed_blocks set."""
     from pixelzoo.baselines import inpaint
     from pixelzoo.engine.build import build_data, build_task
-    from pixelzoo.infill_cli import load_infill
+    from pixelzoo.infill_source import load_infill
     from pixelzoo.metrics import hole_metrics
     from pixelzoo.recipe import recipe_from_dict
 

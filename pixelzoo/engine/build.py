@@ -83,10 +83,10 @@ def build_eval_datasets(recipe: ResolvedRecipe, data: DataSplits) -> list[EvalDa
     """The recipe's extra evaluation datasets (`eval.datasets`), loaded and checked to have the
     images the model reads (the recipe's own dataset's channels and size).
 
-    Only the test split is scored, on its first `eval.limit` images: a dataset whose `limit` is
-    unset loads that many per split (the same first images: a dataset's `limit` takes the first
-    N of each split after splitting), so a generated set does not draw thousands of training
-    images nobody looks at.
+    Only the final split is scored, on its first `eval.limit` images, so a dataset loads no more
+    than that many per split (the same first images: a dataset's `limit` takes the first N of
+    each split after splitting), and a generated set does not draw thousands of training images
+    nobody looks at. The spec returned is the recipe's, as written.
     """
     from pixelzoo.schema import dataset_labels
 
@@ -98,8 +98,8 @@ def build_eval_datasets(recipe: ResolvedRecipe, data: DataSplits) -> list[EvalDa
     for i, (label, given) in enumerate(zip(dataset_labels(specs), specs, strict=True)):
         spec = {k: v for k, v in given.items() if k != "label"}
         load_spec = dict(spec)
-        if limit is not None and "limit" in load_spec and load_spec["limit"] is None:
-            load_spec["limit"] = limit
+        if limit is not None and "limit" in load_spec:  # no more than are scored
+            load_spec["limit"] = min(limit, load_spec["limit"] or limit)
         part = build_part("datasets", load_spec)
         g = part.geometry()  # checked for every set before any is loaded
         if (g.channels, g.height, g.width) != want:
@@ -411,8 +411,9 @@ def _load_recipe_weights(model: Any, recipe: ResolvedRecipe, source: str) -> Non
     from pixelzoo.engine.checkpoint import (ArchitectureMismatch, apply_weights,
                                             check_architecture, read_weights)
 
-    # its errors name the folder or tag (a run without weights, one trained for another task)
-    src = resolve_weights(source, task=recipe.data["task"]["type"])
+    # its errors name the folder or tag (a run without weights, a damaged file); weights for
+    # another task are refused below, by what they do not fit
+    src = resolve_weights(source)
     state, found = read_weights(src.file)
     try:
         check_architecture(src.file, architecture(recipe, model), found)

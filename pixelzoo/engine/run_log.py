@@ -12,6 +12,7 @@ what to log when (the trainer) or for the metrics file's format (`metrics_log.py
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,11 @@ def run_summary(t: Any, final: dict[str, float], stopped_early: str,
         # which scan the run took and, off the fast path, why (None: the model has no scan)
         "scan": {"name": t.scan.name, "reason": t.scan.reason, "form": t.scan.form}
         if t._scanned else None,
+        # CPU threads at the start and the end (an `auto` count drops if the cores fill up),
+        # why, and the OpenMP wait policy the process started with (None: OpenMP's default)
+        "threads": {"start": t.threads_at_start, "end": torch.get_num_threads(),
+                    "reason": t.threads.reason,
+                    "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY")},
         "callbacks": [name for name, _ in t.callbacks.items],
         "world_size": t.dist.world_size,
         "global_batch": t.global_batch,

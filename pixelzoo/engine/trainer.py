@@ -71,6 +71,7 @@ from pixelzoo.engine.seeding import restore_determinism, seed_everything, set_de
 from pixelzoo.engine.signals import Interrupted, StopSignals, stoppable
 from pixelzoo.engine.state import restore_state, training_state, weights_metadata
 from pixelzoo.engine.step import TrainStep, epoch_order, graph_plan, step_rng
+from pixelzoo.engine.threads import ThreadWatch, choose_threads
 from pixelzoo.errors import CheckpointError, PixelzooError, note_run_dir
 from pixelzoo.recipe import ResolvedRecipe
 
@@ -118,6 +119,9 @@ class Trainer:
         self.log = RunLog(console, is_main=True, quiet=quiet)
         self.callbacks = Callbacks()
         self.scan: Any = None  # the ScanChoice of `train.fast_path`
+        self.threads: Any = None  # the ThreadChoice of `train.num_threads`
+        self.threads_at_start = 0  # torch's thread count once it was applied
+        self._thread_watch: ThreadWatch | None = None  # `auto` only
         self._scanned = False  # whether the model has a row scan at all
         self.stepper: TrainStep | None = None
         self._determinism: Any = None
@@ -131,8 +135,7 @@ class Trainer:
     # ------------------------------------------------------------------ setup
     def _setup(self) -> None:
         cfg = self.cfg
-        if cfg.num_threads:
-            torch.set_num_threads(cfg.num_threads)
+        self._set_threads()
         self.device = pick_device(cfg.device, key="train.device")
         self.dist = dist_env.setup(self.device.type)
         self.log.is_main = self.dist.is_main
@@ -216,6 +219,22 @@ class Trainer:
         if opened.checkpoint is not None:
             self.resumed_from = opened.checkpoint.stem
             self._restore(opened.checkpoint)
+
+    def _set_threads(self) -> None:
+        """Apply `train.num_threads` (`pixelzoo.engine.threads` holds the policy: `auto` takes
+        the free cores and, through `ThreadWatch`, fewer if other processes take them later)."""
+        self.threads = choose_threads(self.cfg.num_threads, default=torch.get_num_threads())
+        if self.threads.count is not None:
+            torch.set_num_threads(self.threads.count)
+        self.threads_at_start = torch.get_num_threads()
+        self._thread_watch = ThreadWatch(self.threads_at_start) if self.threads.auto else None
+
+    def _watch_threads(self) -> None:
+        """Between steps: drop an `auto` thread count that now exceeds the free cores."""
+        change = self._thread_watch.poll() if self._thread_watch is not None else None
+        if change is not None:
+            torch.set_num_threads(change[0])
+            self._note(change[1], "yellow")
 
     def _plan_graphs(self) -> bool:
         """Whether `train.cuda_graphs` can capture the step here; else one line saying why not."""
@@ -363,8 +382,11 @@ class Trainer:
         self.log.open_tensorboard(self.run_dir, self.global_step if self.resumed_from else None)
         # the run says which scan it took (summary.json too); a model without one says nothing
         scan = f", {self.scan.name} scan" if self._scanned else ""
+        n = self.threads_at_start  # on a CPU, the thread count and why (summary.json too)
+        threads = f" ({n} thread{'s' * (n > 1)}, {self.threads.reason})" \
+            if self.device.type == "cpu" else ""
         self._note(f"{self.recipe.name}: {type(self.model).__name__} "
-                   f"({self.n_params:,} parameters) on {self.device}"
+                   f"({self.n_params:,} parameters) on {self.device}{threads}"
                    f"{f' x {self.dist.world_size} processes' if self.dist.enabled else ''}"
                    f"{scan}, {len(self.data.train):,} training images, global batch "
                    f"{self.global_batch}, run folder {self.run_dir}", "bold")
@@ -402,6 +424,7 @@ class Trainer:
                         loss = self._train_step(idx, epoch, s)
                         dt = time.perf_counter() - t0
                         self.trained_seconds += dt
+                        self._watch_threads()
                         finite = math.isfinite(loss)
                         self.step_in_epoch += 1
                         self.global_step += 1

@@ -53,7 +53,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from pixelzoo.kernels.gru_gates import gates_backward, gates_forward, gru_gates
+from pixelzoo.kernels.gru_gates import gates_backward, gates_forward, gru_gates, triton_usable
 from pixelzoo.models.combiners.base import GATES, AffineMaps, GatedCellMaps
 from pixelzoo.models.reference import Scan, ScanError
 from pixelzoo.models.rowrnn import ChannelStack
@@ -151,8 +151,8 @@ class _Plan:
     final_abs: torch.Tensor      # (C * Hp * Wp,) top-layer rows of the buffer
     n_rows: int                  # rows of the buffer
     pad_rows: torch.Tensor       # its zero rows
-    top_src: torch.Tensor        # per step's top-layer slots, in step order: the output row
-                                 # each one is (C * Hp * Wp for a padding slot)
+    state_src: torch.Tensor      # (n_rows,) per row of the buffer, the output row it is
+                                 # (C * Hp * Wp for the rest: lower layers, padding, zero rows)
 
 
 def _cells(t: int, c: int, l: int, layers: int, hp: int, wp: int) -> list[tuple[int, int]]:
@@ -167,15 +167,14 @@ def _cells(t: int, c: int, l: int, layers: int, hp: int, wp: int) -> list[tuple[
 
 @lru_cache(maxsize=32)
 def _plan_arrays(channels: int, layers: int, hp: int, wp: int, directions: int = 1
-                 ) -> tuple[list[tuple[int, np.ndarray, np.ndarray]], np.ndarray, np.ndarray,
-                            np.ndarray]:
+                 ) -> tuple[list[tuple[int, np.ndarray, np.ndarray]], np.ndarray, np.ndarray]:
     """The index arrays of every step (see module docs); cached per shape, device-free.
 
     With `directions` > 1 the scans of several directions (independent, same shape, own
     weights) share every step: each layer then has one group per lane k = d * C + c, and a
     cell's channel neighbour is in its own direction. Returns the steps (slots, gather,
-    x_index), the top-layer rows in the concatenation of the steps' top groups, the same in the
-    one-buffer layout, and `top_src` (see `_Plan`); cells are numbered (lane, r, w).
+    x_index), the top-layer rows in the concatenation of the steps' top groups, and the same in
+    the one-buffer layout; cells are numbered (lane, r, w).
     """
     lanes = directions * channels
     cl = lanes * layers
@@ -185,7 +184,6 @@ def _plan_arrays(channels: int, layers: int, hp: int, wp: int, directions: int =
     n_cells = lanes * hp * wp
     final = np.full(n_cells, -1, dtype=np.int64)
     final_abs = np.full(n_cells, -1, dtype=np.int64)
-    top_src = []
     top_offset = 0
     state_at = 1  # row 0 of the buffer is the zero row before step 0
     steps = []
@@ -220,16 +218,11 @@ def _plan_arrays(channels: int, layers: int, hp: int, wp: int, directions: int =
                     final[(k * hp + r) * wp + w] = top_offset + k * m + s
                     final_abs[(k * hp + r) * wp + w] = state_at + i
         steps.append((m, np.concatenate([left, inp, chan]), x_index))
-        src = np.full(lanes * m, n_cells, dtype=np.int64)
-        for k in range(lanes):
-            for s, (r, w) in enumerate(groups[(layers - 1) * lanes + k]):
-                src[k * m + s] = (k * hp + r) * wp + w
-        top_src.append(src)
         top_offset += lanes * m
         state_at += cl * m + 1
         prev, prev_rows = pos, cl * m
     assert (final >= 0).all()
-    return steps, final, final_abs, np.concatenate(top_src)
+    return steps, final, final_abs
 
 
 _PLANS: dict[tuple[Any, ...], _Plan] = {}
@@ -248,7 +241,7 @@ def _plan(channels: int, layers: int, hp: int, wp: int, device: torch.device,
     key = (channels, layers, hp, wp, str(device), directions)
     plan = _PLANS.get(key)
     if plan is None:
-        arrays, final, final_abs, top_src = _plan_arrays(channels, layers, hp, wp, directions)
+        arrays, final, final_abs = _plan_arrays(channels, layers, hp, wp, directions)
         # one host-to-device copy for all steps; the steps hold views
         flat = torch.from_numpy(np.concatenate([np.concatenate([g, x]) for _, g, x in arrays]))
         flat = flat.to(device)
@@ -263,10 +256,12 @@ def _plan(channels: int, layers: int, hp: int, wp: int, device: torch.device,
         prev_at = [0] + state_at[:-2]  # where each step's gather reads: the step before
         gather_abs = [s.gather + int(at) for s, at in zip(steps, prev_at)]
         pad_rows = torch.tensor([0] + [at + size - 1 for at, size in zip(state_at, sizes)])
+        state_src = np.full(state_at[-1], len(final_abs), dtype=np.int64)
+        state_src[final_abs] = np.arange(len(final_abs))
         plan = _Plan(steps, torch.from_numpy(final).to(device), x_all,
                      [len(s.x_index) for s in steps], state_at[:-1], gather_abs,
                      torch.from_numpy(final_abs).to(device), state_at[-1], pad_rows.to(device),
-                     torch.from_numpy(top_src).to(device))
+                     torch.from_numpy(state_src).to(device))
         _PLANS[key] = plan
     return plan
 
@@ -580,10 +575,12 @@ class _AffineScan(torch.autograd.Function):
 
     Autograd would record about a dozen nodes per step (gathers, products, bias copies, gate
     ops) and keep each intermediate. Here a step is: one gather of the neighbours, the
-    products (biases are added inside the fused gate kernel rather than copied into each
-    product), and the gates; the backward walks the steps in reverse, turning each step's state
-    gradients into pre-activation gradients, neighbour gradients (scattered back with one
-    index_add) and in-place weight-gradient accumulations.
+    products, and the gates (with Triton the biases are added inside the fused gate kernel; with
+    the torch gate math the input-side ones enter the input products, which write them first,
+    and only b_hn is added in the gates); the backward walks the steps in reverse, turning each
+    step's state gradients into pre-activation gradients, neighbour gradients (added back with
+    one index_add into a state-gradient buffer laid out as the forward's states, so no step
+    copies its seed) and in-place weight-gradient accumulations (float32 under bf16).
 
     Inputs: the layer-0 table (K*Hp*Wp, B, F) and maps p, a, wx, wa, b0 of `_AffineLayer0`; the
     upper layers' input maps w_ih (K*(L-1), H, 3H), b_ih (K*(L-1), 1, 3H); every layer's w_hh
@@ -618,6 +615,14 @@ class _AffineScan(torch.autograd.Function):
         if up:
             b_i[channels:] += b_ih.detach()
         b_i, b_hn = b_i.to(dt), b_hh.detach()[..., 2 * hid:].to(dt).contiguous()
+        # Without Triton (the torch gate math, on CPU) the input-side biases go into the input
+        # products instead (their out= form writes the bias first): one pass fewer per step.
+        # The folded form (wx None) has no product to put layer 0's part in.
+        bias_in_products = wx is not None and not triton_usable(table)
+        if bias_in_products:
+            b0 = b0 + b_i[:channels]
+            b_up = b_i[channels:] if up else None
+            b_i = None
         with torch.autocast(table.device.type, enabled=False):
             xrows = table.index_select(0, plan.x_all).split(plan.x_sizes)
             # every step's states in one buffer, each step's followed by a zero row: the
@@ -629,7 +634,7 @@ class _AffineScan(torch.autograd.Function):
             max_m = max(s.slots for s in plan.steps)
             scratch = {k: table.new_empty(groups * max_m * b * w)
                        for k, w in (("gh", 3 * hid), ("gi", 3 * hid), ("rz", 2 * hid),
-                                    ("n", hid), ("ghn", hid), ("u", width))}
+                                    ("n", hid), ("ghn", hid))}
 
             def buf(name: str, *shape: int) -> torch.Tensor:
                 if keep and name != "gh":
@@ -648,19 +653,26 @@ class _AffineScan(torch.autograd.Function):
                 chan = got[2 * gm:].view(channels, mb, hid)
                 xr = xr.view(channels, mb, -1)
                 gi = buf("gi", groups, mb, 3 * hid)
-                # layer 0: u = rows + above @ p + chan @ a; gi = u or b0 + u @ wx + above @ wa
-                u = gi[:channels] if wx is None else buf("u", *xr.shape)
-                if p is not None:
-                    torch.baddbmm(xr, inp[:channels], p, out=u)
+                # layer 0: u = rows + above @ p + chan @ a; gi = u or b0 + u @ wx + above @ wa.
+                # Projected, u is formed in the step's own rows of the hoisted gather (nothing
+                # reads them again, and the backward keeps u for the weight gradient of wx).
+                if wx is None:
+                    u = gi[:channels]
+                    if p is not None:
+                        torch.baddbmm(xr, inp[:channels], p, out=u)
+                    else:
+                        u.copy_(xr)
                 else:
-                    u.copy_(xr)
+                    u = xr if p is None else xr.baddbmm_(inp[:channels], p)
                 if a0 is not None:
                     u[a0:].baddbmm_(chan[a0:], a[a0:])
                 if wx is not None:
                     torch.baddbmm(b0, u, wx, out=gi[:channels])
                     if wa is not None:
                         gi[:channels].baddbmm_(inp[:channels], wa)
-                if up:
+                if up and b_i is None:
+                    torch.baddbmm(b_up, inp[channels:], w_ih, out=gi[channels:])
+                elif up:
                     torch.bmm(inp[channels:], w_ih, out=gi[channels:])
                 gh = torch.bmm(left, w_hh, out=buf("gh", groups, mb, 3 * hid))
                 rz = buf("rz", groups, mb, 2 * hid)
@@ -686,30 +698,43 @@ class _AffineScan(torch.autograd.Function):
         p, a, wx, wa, w_ih, w_hh = ctx.maps
         width = ctx.table_shape[-1]
 
+        # Weight and bias gradients sum over every step: in float32 even when the products
+        # run in bf16, whose 8-bit mantissa would round away most of each step's share.
+        acc_dt = torch.float32 if dt in (torch.bfloat16, torch.float16) else dt
+
         def zeros(t: torch.Tensor | None) -> torch.Tensor | None:
-            return None if t is None else torch.zeros_like(t)
+            return None if t is None else torch.zeros_like(t, dtype=acc_dt)
+
+        if acc_dt == dt:
+            def acc(dst: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> None:
+                dst.baddbmm_(x, y)
+        else:
+            def acc(dst: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> None:
+                dst.add_(torch.bmm(x, y))
 
         with torch.autocast(d_out.device.type, enabled=False):
             d_out = d_out.to(dt)
             # Per-step work buffers, allocated once at the largest step's size and reused: fresh
             # multi-megabyte allocations per step cost page faults on CPU (about a tenth of the
-            # backward at the seed's sizes). `d_st` holds one step's state gradients plus the
-            # "no neighbour" row, in the order the next step's gather reads them.
+            # backward at the seed's sizes).
             max_m = max(s.slots for s in plan.steps)
-            d_st = d_out.new_empty((groups * max_m + 1) * b * hid)
             d_gi = d_out.new_empty(groups * max_m * b * 3 * hid)
-            d_gh, d_hp = torch.empty_like(d_gi), d_out.new_empty(groups * max_m * b * hid)
+            d_gh = torch.empty_like(d_gi)
             d_gots = [d_out.new_empty((2 * groups + channels) * max_m * b * hid) for _ in "ab"]
-            d_u = d_out.new_empty(channels * max_m * b * width) if wx is not None else None
-            d_tops = torch.cat([d_out, d_out.new_zeros(1, b, hid)]).index_select(0, plan.top_src)
-            top_end = d_tops.shape[0]
-            w_hh_t, wx_t, wa_t, p_t, w_ih_t, a_t = (None if w is None else _t(w)
+            # The state gradients in the forward's one-buffer layout, seeded with the output's
+            # (zeros for lower layers, padding and the zero rows): a step's rows plus the zero
+            # row after them are then a view that the next step's gather adds back into.
+            d_states = torch.cat([d_out, d_out.new_zeros(1, b, hid)]).index_select(
+                0, plan.state_src)
+            # the maps' transposes, made contiguous once (tiny) rather than read strided by every
+            # step's product
+            w_hh_t, wx_t, wa_t, p_t, w_ih_t, a_t = (None if w is None else _t(w).contiguous()
                                                     for w in (w_hh, wx, wa, p, w_ih, a))
             d_x = d_out.new_empty(plan.x_all.shape[0], b, width)  # layer-0 table rows
             d_p, d_a, d_wx, d_wa, d_w_ih, d_w_hh = map(zeros, (p, a, wx, wa, w_ih, w_hh))
-            d_b0 = d_out.new_zeros(channels, 1, 3 * hid) if wx is not None else None
-            d_b_ih = d_out.new_zeros(up, 1, 3 * hid) if up else None
-            d_b_hh = d_out.new_zeros(groups, 1, 3 * hid)
+            d_b0 = d_out.new_zeros(channels, 1, 3 * hid, dtype=acc_dt) if wx is not None else None
+            d_b_ih = d_out.new_zeros(up, 1, 3 * hid, dtype=acc_dt) if up else None
+            d_b_hh = d_out.new_zeros(groups, 1, 3 * hid, dtype=acc_dt)
             # bias gradients as products with ones: one kernel each instead of sum + add
             ones = d_out.new_ones(groups, 1, max_m * b)
             x_end = plan.x_all.shape[0]
@@ -723,41 +748,41 @@ class _AffineScan(torch.autograd.Function):
                 left = got[:gm].view(groups, mb, hid)
                 inp = got[gm:2 * gm].view(groups, mb, hid)
                 chan = got[2 * gm:].view(channels, mb, hid)
-                n_top = channels * m
-                d_h = d_st[:(gm + 1) * b * hid].view(gm + 1, b, hid)
-                d_h[:gm - n_top].zero_()
-                d_h[gm - n_top:gm] = d_tops[top_end - n_top:top_end]
-                top_end -= n_top
+                at = plan.state_at[t]
+                d_h = d_states[at:at + gm + 1]
                 if d_got_next is not None:
                     # the next step's gather read these rows (and the zero row, last): add back
                     d_h.index_add_(0, plan.steps[t + 1].gather, d_got_next)
                 dgi = d_gi[:groups * mb * 3 * hid].view(groups, mb, 3 * hid)
                 dgh = d_gh[:dgi.numel()].view(dgi.shape)
-                dhp = d_hp[:n.numel()].view(n.shape)
-                gates_backward(d_h[:gm].view(groups, mb, hid), rz, n, ghn, left, dgi, dgh, dhp)
-                one = ones[..., :mb]
-                # gradients of this step's inputs: the neighbours and the table rows
+                # gradients of this step's inputs: the neighbours and the table rows; the
+                # left neighbours' start as the gates' direct part (z ⊙ dh) and gain W_hh's
                 d_got = d_gots[t % 2][:(2 * gm + channels * m) * b * hid].view(-1, b, hid)
-                torch.baddbmm(dhp, dgh, w_hh_t, out=d_got[:gm].view(groups, mb, hid))
+                d_left = d_got[:gm].view(groups, mb, hid)
+                gates_backward(d_h[:gm].view(groups, mb, hid), rz, n, ghn, left, dgi, dgh, d_left)
+                one = ones[..., :mb]
+                d_left.baddbmm_(dgh, w_hh_t)
                 d_inp = d_got[gm:2 * gm].view(groups, mb, hid)
                 d_chan = d_got[2 * gm:].view(channels, mb, hid)
                 dgi0 = dgi[:channels]
+                d_xt = d_x[x_end - channels * m:x_end]  # this step's table rows
+                x_end -= channels * m
                 if wx is not None:
-                    du = torch.bmm(dgi0, wx_t, out=d_u[:channels * mb * width].view(
-                        channels, mb, width))
-                    d_wx.baddbmm_(_t(u), dgi0)
-                    d_b0.baddbmm_(one[:channels], dgi0)
+                    du = torch.bmm(dgi0, wx_t, out=d_xt.view(channels, mb, width))
+                    acc(d_wx, _t(u), dgi0)
+                    acc(d_b0, one[:channels], dgi0)
                     if wa is not None:
                         torch.bmm(dgi0, wa_t, out=d_inp[:channels])
-                        d_wa.baddbmm_(_t(inp[:channels]), dgi0)
+                        acc(d_wa, _t(inp[:channels]), dgi0)
                 else:
                     du = dgi0
+                    d_xt.copy_(du.reshape(channels * m, b, width))
                 if p is not None:
                     if wa is not None:  # both maps read h_above: add to wa's part
                         d_inp[:channels].baddbmm_(du, p_t)
                     else:
                         torch.bmm(du, p_t, out=d_inp[:channels])
-                    d_p.baddbmm_(_t(inp[:channels]), du)
+                    acc(d_p, _t(inp[:channels]), du)
                 if up:
                     torch.bmm(dgi[channels:], w_ih_t, out=d_inp[channels:])
                 if a0 is None:
@@ -765,16 +790,14 @@ class _AffineScan(torch.autograd.Function):
                 else:
                     d_chan[:a0].zero_()
                     torch.bmm(du[a0:], a_t[a0:], out=d_chan[a0:])
-                    d_a[a0:].baddbmm_(_t(chan[a0:]), du[a0:])
-                d_x[x_end - channels * m:x_end] = du.reshape(channels * m, b, width)
-                x_end -= channels * m
+                    acc(d_a[a0:], _t(chan[a0:]), du[a0:])
                 d_got_next = d_got
                 # the other weights, accumulated in place
-                d_w_hh.baddbmm_(_t(left), dgh)
-                d_b_hh.baddbmm_(one, dgh)
+                acc(d_w_hh, _t(left), dgh)
+                acc(d_b_hh, one, dgh)
                 if up:
-                    d_w_ih.baddbmm_(_t(inp[channels:]), dgi[channels:])
-                    d_b_ih.baddbmm_(one[channels:], dgi[channels:])
+                    acc(d_w_ih, _t(inp[channels:]), dgi[channels:])
+                    acc(d_b_ih, one[channels:], dgi[channels:])
             d_table = d_out.new_zeros(ctx.table_shape).index_add_(0, plan.x_all, d_x)
         grads = [d_table, d_p, d_a, d_wx, d_wa, d_b0, d_w_ih, d_b_ih, d_w_hh, d_b_hh]
         grads = [g.to(d) if g is not None else None for g, d in zip(grads, ctx.in_dtypes)]
@@ -802,6 +825,8 @@ def _affine_scan(model: Any, stacks: list[Any], xs: list[torch.Tensor]) -> list[
     keep = torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in inputs)
     a0 = None if channels == 1 else (1 if directions == 1 else 0)
     top = _AffineScan.apply(plan, (directions * channels, layers, b, hid, a0), keep, *inputs)
+    if directions == 1:  # a plain view: its gradient reaches the scan without a copy
+        return [top.view(channels, hp, wp, b, hid).permute(3, 0, 1, 2, 4)]
     top = top.view(directions, channels, hp, wp, b, hid).permute(0, 4, 1, 2, 3, 5)
     return list(top.unbind(0))
 

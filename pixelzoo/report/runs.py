@@ -1,16 +1,17 @@
 """Finished run folders, read back for comparison, and the check that they are comparable.
 
 A run folder (`runs/<recipe>/<timestamp>/`) holds the resolved `config.yaml`, `metrics.csv` and
-`summary.json`; `read_run` loads all three into a `RunRecord`. Two runs are only comparable if
-they were scored on the same images and the same holes, so `eval_set_differences` compares what
-decides that: the resolved `dataset` section (source, size, limit, split seed), the `eval` keys
-that pick the evaluation images (split, final split, limit, eval seed), the keys of the task's own
-section that the task declares as deciding its evaluation set (`Task.eval_set_keys`: for infill,
+`summary.json`; `read_run` loads all three into a `RunRecord`. Two runs are only comparable if they
+were scored on the same images and the same holes, so `eval_set_differences` compares what decides
+that: the resolved `dataset` section (source, size, limit, split seed), the `eval` keys that pick
+the evaluation images (split, final split, limit, eval seed), the keys of the task's own section
+that the task declares as deciding its evaluation set (`Task.eval_set_keys`: for infill,
 `task.eval.masks`), the extra evaluation datasets (`eval.datasets`), and, when the task recorded
-them, the per-mask-set `eval_fingerprint` hashes in `summary.json` (the extra datasets' too). The training seed (top-level `seed`) is deliberately not part of it: it changes
-the model, not the test. A run's `config.yaml` is read as the current code reads a recipe (old
-spellings rewritten, defaults filled in where it still validates), so runs written before a key
-moved compare with new ones.
+them, the per-mask-set `eval_fingerprint` hashes in `summary.json` (the extra datasets' too). The
+training seed (top-level `seed`) is deliberately not part of it: it changes the model, not the
+test. A run's `config.yaml` is read as the current code reads a recipe (old spellings rewritten,
+defaults filled in where it still validates), so runs written before a key moved compare with new
+ones.
 """
 
 from __future__ import annotations

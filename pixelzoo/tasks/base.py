@@ -1,13 +1,13 @@
 """The task interface: what the model predicts, its loss, and how it is evaluated.
 
 A task is built from its `Config` plus what the core owns: the loaded `DataSplits`, the training
-mask generator (if any) and the recipe's `eval` section. The engine asks it for the model's
-sizes (`model_kwargs`), calls `training_loss` on each batch, `evaluate` on a split, and `report`
-once at the end (tables and pictures); the recipe's extra evaluation datasets (`eval.datasets`,
-out-of-distribution sets) get `evaluate` and `report_dataset` at the end too. Randomness inside a task (holes, sampling) comes from
-generators the engine derives from (seed, epoch, step, rank), so a resumed run repeats it exactly.
-`evaluate` and `report` call `check_interrupt` between batches, so a stop signal ends a long
-evaluation promptly instead of after it.
+mask generator (if any) and the recipe's `eval` section. The engine asks it for the model's sizes
+(`model_kwargs`), calls `training_loss` on each batch, `evaluate` on a split, and `report` once at
+the end (tables and pictures); the recipe's extra evaluation datasets (`eval.datasets`,
+out-of-distribution sets) get `evaluate` and `report_dataset` at the end too. Randomness inside a
+task (holes, sampling) comes from generators the engine derives from (seed, epoch, step, rank), so
+a resumed run repeats it exactly. `evaluate` and `report` call `check_interrupt` between batches,
+so a stop signal ends a long evaluation promptly instead of after it.
 
 A task may also split its loss for `train.cuda_graphs`: `capture_inputs` does the host side of a
 step (everything random or data-dependent, drawn with the step's generator) and returns

@@ -203,6 +203,15 @@ def test_a_run_folder_as_weights_reproduces_its_final_metrics(runs: dict, tmp_pa
     config = yaml.safe_load((again / "config.yaml").read_text())
     assert config["model"]["weights"] == str(tmp_path / "mine")
     assert config["model"]["hidden"] == 8  # the run's own model section
+    # the evaluation run stands for the weights it evaluated (compare's grid loads it so)
+    import torch
+
+    from pixelzoo.engine.build import create_model, find_weights
+
+    assert find_weights(again) == find_weights(tmp_path / "mine")
+    a, b = create_model(weights=again), create_model(weights=trained)
+    for (ka, va), (kb, vb) in zip(a.state_dict().items(), b.state_dict().items(), strict=True):
+        assert ka == kb and torch.equal(va, vb)
 
 
 def test_a_missing_run_folder_is_a_clear_recipe_error(tmp_path: Path,
