@@ -186,7 +186,8 @@ class Registry(Generic[T]):
             dist = hidden[0]
             return (f"unknown {self.singular} '{name}' while {AUTOLOAD_ENV}=1: it is provided "
                     f"by {', '.join(hidden)}, installed but not allowed; allow it with "
-                    f"`--plugin {dist}` or {ALLOWED_ENV}={dist}")
+                    f"`--plugin {dist}` or {ALLOWED_ENV}={dist}. Known {self.kind} now: "
+                    f"{', '.join(known) if known else '(none)'}.")
         msg += f" Or install a package that provides it (entry-point group '{self.group}')."
         return msg
 

@@ -89,9 +89,10 @@ def test_a_recipe_that_needs_an_absent_plugin_says_how_to_get_it(tmp_path) -> No
     assert gone.returncode == 2, gone.stderr
     err = " ".join(gone.stderr.split())  # undo any wrapping
     assert "model.combiner.type: unknown combiner 'row_conv'" in err
-    assert "Known combiners:" in err and "linear_add" in err and "row_conv," not in err
-    assert ("Or install a package that provides it (entry-point group 'pixelzoo.combiners')"
-            in err)
+    assert "Known combiners now:" in err and "linear_add" in err and "row_conv," not in err
+    # installed but not allowed (issue 15): how to allow it, not "install a package"
+    assert f"installed but not allowed; allow it with `--plugin {DIST}`" in err
+    assert "install a package" not in err
     assert "Traceback" not in gone.stderr
     # A near miss among what *is* installed is still suggested in the same situation.
     near = write_recipe(tmp_path, "{type: linear_ad}")
