@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import colorsys
 import math
-from collections.abc import Sequence
 from pathlib import Path
 
 import cv2

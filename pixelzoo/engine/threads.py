@@ -3,8 +3,8 @@
 Torch's CPU kernels run on GNU OpenMP (libgomp). Its worker threads spin at every barrier, so a
 run with more threads than *free* cores collapses when another process takes one: each of the
 thousands of small parallel regions of a RowRNN step waits for a peer that the scheduler has
-taken off its core (a digits run fell from about 650 to 6-35 images/s; docs/performance.md, "On
-a busy machine"). This module holds the policy that avoids it:
+taken off its core (digits: about 500-650 images/s near-idle, 2-75 busy; docs/performance.md,
+"On a busy machine"). This module holds the policy that avoids it:
 
 - `prepare_openmp(environ)`, called by the command line before torch is imported (OpenMP reads
   its variables once, when it starts): on a busy machine it sets `OMP_WAIT_POLICY=PASSIVE`,
@@ -70,7 +70,7 @@ def prepare_openmp(environ: MutableMapping[str, str] | None = None, *,
 
     Call it before torch is imported: OpenMP reads the variable once, when it starts. On a busy
     machine `auto` takes one thread, which never waits; the policy protects a recipe that asks
-    for more (two threads on a busy 2-core machine: 122-171 images/s sleeping, 6-20 spinning).
+    for more (two digits threads on a busy 2-core machine: 324 images/s sleeping, 4 spinning).
     """
     env = os.environ if environ is None else environ
     if any(v in env for v in WAIT_VARIABLES):

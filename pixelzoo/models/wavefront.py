@@ -600,7 +600,7 @@ class _AffineScan(torch.autograd.Function):
                 b_hh: torch.Tensor) -> torch.Tensor:
         channels, layers, b, hid, a0 = dims
         groups, up = channels * layers, channels * (layers - 1)
-        dt, width = table.dtype, table.shape[-1]
+        dt = table.dtype
 
         def cast(t: torch.Tensor | None) -> torch.Tensor | None:
             return None if t is None else t.to(dt)
