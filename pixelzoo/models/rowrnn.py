@@ -149,7 +149,10 @@ class RowRNN(nn.Module):
         x = table.index_select(0, rows).view(*tokens.shape, -1)
         if self.row_vectors is not None:
             hp = tokens.shape[2]
-            pos = torch.arange(hp, device=tokens.device, dtype=x.dtype) / max(hp - 1, 1)
+            # rows in units of the model's own height, so the top rows of a grid (a scan that
+            # stops early, `_extent`) get the positions they have in the whole grid
+            pos = torch.arange(hp, device=tokens.device, dtype=x.dtype) / max(self.height,
+                                                                              hp - 1, 1)
             x = x + pos.view(1, 1, hp, 1, 1) * self.row_vectors.view(1, -1, 1, 1, x.shape[-1])
         return x
 
@@ -171,14 +174,17 @@ class RowRNN(nn.Module):
         3, 1, 4)[pixel]`.
 
         Read straight from each scan's output, so the full (B, C, H, W, D) tensor is never built
-        (nor its flips, nor its gradient): a loss on a tenth of the pixels pays for a tenth.
+        (nor its flips, nor its gradient): a loss on a tenth of the pixels pays for a tenth. The
+        scans also stop where nothing asked for is left (`_extent`): a fill of a box in the
+        middle of a face scans less than half of each oriented grid.
         """
         if type(self).features is not RowRNN.features:  # a subclass's own features rule
             return self.features(tokens).permute(0, 2, 3, 1, 4)[pixel]
         self._check(tokens)
         bi, ri, wi = pixel.nonzero(as_tuple=True)
         height, width = pixel.shape[-2:]
-        oriented = [orient(tokens, d) for d in range(self.config.directions)]
+        rows, cols = self._extent(ri, wi, height, width)
+        oriented = [orient(tokens, d)[:, :, :rows, :cols] for d in range(self.config.directions)]
         scans = self._scan.scans(self, oriented)
         outs = []
         for d, h in enumerate(scans):
@@ -196,6 +202,30 @@ class RowRNN(nn.Module):
                 got = hv[:, r, w, bi]
             outs.append(got.transpose(0, 1))
         return torch.cat(outs, -1) if len(outs) > 1 else outs[0]
+
+    def _extent(self, ri: torch.Tensor, wi: torch.Tensor, height: int, width: int
+                ) -> tuple[int, int]:
+        """Rows and columns (START border included) of every oriented grid that the scans must
+        cover for the features at pixels (ri, wi): one size for all directions, so scans that
+        share steps still can.
+
+        Cell (r, w) of a scan depends only on cells above and to its left in its own orientation
+        (DESIGN.md), so the part of the grid beyond the farthest pixel asked for changes nothing
+        there. That holds for the stock row loop with pointwise combiners, the wavefront's own
+        condition; a stack with its own `run_row` or a combiner that mixes columns is scanned
+        whole.
+        """
+        whole = height + 1, width + 1
+        if ri.numel() == 0 or not all(
+                type(stack).run_row is ChannelStack.run_row
+                and getattr(stack.combiner, "pointwise", False)
+                for direction in self.stacks for stack in direction):
+            return whole
+        r_lo, r_hi, w_lo, w_hi = (int(v) for v in (ri.min(), ri.max(), wi.min(), wi.max()))
+        ds = range(self.config.directions)  # 1 and 3 mirror columns, 2 and 3 rows (`orient`)
+        rows = max(height - r_lo + 1 if d in (2, 3) else r_hi + 2 for d in ds)
+        cols = max(width - w_lo + 1 if d in (1, 3) else w_hi + 2 for d in ds)
+        return rows, cols
 
     def _check(self, tokens: torch.Tensor) -> None:
         if tokens.dim() != 4 or tokens.shape[1] != self.channels:

@@ -268,28 +268,39 @@ class InfillTask(Task):
     @torch.no_grad()
     def _one_pass(self, model: torch.nn.Module, images: np.ndarray, masks: np.ndarray,
                   device: torch.device, batch_size: int) -> dict[str, np.ndarray]:
-        """greedy and mean fills plus the log-probability of each true value, in one pass."""
+        """greedy and mean fills plus the log-probability of each true value, in one pass.
+
+        `true_logp` is NaN outside the holes: only hole pixels are decoded (`_decode_holes`).
+        """
         if not hasattr(model, "decode"):
             raise PixelzooError(f"model {type(model).__name__} has no decode(); infill needs a "
                                 "pixel model such as rowrnn")
         model.eval()
-        n = len(images)
-        greedy = np.empty_like(images)
-        mean = np.empty_like(images)
-        true_logp = np.empty(images.shape, dtype=np.float32)
+        greedy = images.copy()
+        mean = images.copy()
+        true_logp = np.full(images.shape, np.nan, dtype=np.float32)
         values = torch.arange(PIXELS, device=device, dtype=torch.float32)
-        for s in range(0, n, batch_size):
+        for s in range(0, len(images), batch_size):
             self.check_interrupt()
             img = torch.from_numpy(images[s:s + batch_size]).to(device)
             m = torch.from_numpy(masks[s:s + batch_size]).to(device)
-            filled, logits = model.decode(holed_tokens(img, m))
+            pixel = m.any(1)  # (B, H, W): the pixels with at least one hole sub-pixel
+            if not pixel.any():
+                continue
+            filled, logits = _decode_holes(model, holed_tokens(img, m), pixel)  # (N, C), (N, C, V)
             logp = torch.log_softmax(logits[..., :PIXELS].float(), dim=-1)
             del logits
+            hole = m.permute(0, 2, 3, 1)[pixel]  # (N, C): which sub-pixels of those are holes
+            truth = img.permute(0, 2, 3, 1)[pixel]  # (N, C)
             # The truth is read here only to score it, after every prediction is made.
-            true_logp[s:s + batch_size] = logp.gather(-1, img.long()[..., None])[..., 0].cpu()
+            scored = logp.gather(-1, truth.long()[..., None])[..., 0]
             expect = (logp.exp() * values).sum(-1).round().clamp(0, PIXELS - 1).to(torch.uint8)
-            greedy[s:s + batch_size] = torch.where(m, filled.to(torch.uint8), img).cpu().numpy()
-            mean[s:s + batch_size] = torch.where(m, expect, img).cpu().numpy()
+            where = tuple(i.cpu().numpy() for i in pixel.nonzero(as_tuple=True))
+            b, r, c = where[0] + s, where[1], where[2]
+            for out, vals in ((greedy, torch.where(hole, filled.to(torch.uint8), truth)),
+                              (mean, torch.where(hole, expect, truth)),
+                              (true_logp, torch.where(hole, scored, torch.nan))):
+                out.transpose(0, 2, 3, 1)[b, r, c] = vals.cpu().numpy()
         return {"greedy": greedy, "mean": mean, "true_logp": true_logp}
 
     def _schedule(self, decoding: str, temperature: float | None = None) -> Any:
@@ -503,6 +514,26 @@ def _can_gather(model: torch.nn.Module) -> bool:
 
     return (isinstance(model, RowRNN) and type(model).forward is RowRNN.forward
             and model.decoder is not None)
+
+
+def _decode_holes(model: torch.nn.Module, tokens: torch.Tensor, pixel: torch.Tensor
+                  ) -> tuple[torch.Tensor, torch.Tensor]:
+    """`model.decode(tokens)` read at the True pixels of `pixel` (B, H, W): ((N, C) tokens,
+    (N, C, V) logits), in `pixel.nonzero()` order.
+
+    A RowRNN's decoder is per pixel, so it runs at hole pixels only (from `features_at`), which
+    equals slicing the full decode: on a CPU the output layer over all H*W pixels costs more
+    than the scan when holes cover a few percent of the image. Other models decode everything.
+    """
+    from pixelzoo.models.rowrnn import RowRNN
+
+    if _can_gather(model) and type(model).decode is RowRNN.decode:
+        hs = model.features_at(tokens, pixel)[:, :, None, None, :]  # (N, C, 1, 1, D)
+        known = strip_start_tokens(tokens).permute(0, 2, 3, 1)[pixel][:, :, None, None]
+        filled, logits = model.decoder.decode(hs, known)
+        return filled[:, :, 0, 0], logits[:, :, 0, 0]
+    filled, logits = model.decode(tokens)
+    return filled.permute(0, 2, 3, 1)[pixel], logits.permute(0, 2, 3, 1, 4)[pixel]
 
 
 def _weights_key(model: torch.nn.Module) -> tuple[int, float]:

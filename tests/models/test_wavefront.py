@@ -321,6 +321,49 @@ def test_features_at_is_features_at_those_pixels(impl: str, directions: int) -> 
         assert_close(got_grads[name], g, f"grad {name}", RTOL64)
 
 
+@pytest.mark.parametrize("impl", ["reference", "wavefront"])
+@pytest.mark.parametrize("directions", [1, 4])
+@pytest.mark.parametrize("combiner", ["linear_add", "concat", "gated", "not-pointwise"])
+def test_features_at_a_few_pixels_scans_less_and_changes_nothing(impl: str, directions: int,
+                                                                 combiner: str) -> None:
+    """Pixels asked for in one corner of a 7x8 grid: the scans stop past the farthest one
+    (`_extent`), with the same values and gradients as the whole scan; a combiner that mixes
+    columns is scanned whole."""
+    model = build("linear_add" if combiner == "not-pointwise" else combiner, "independent",
+                  directions, 3, layers=2, dtype=torch.float64, height=7, width=8)
+    if combiner == "not-pointwise":
+        for direction in model.stacks:
+            for stack in direction:
+                stack.combiner.pointwise = False
+    if impl == "wavefront" and combiner == "not-pointwise":
+        pytest.skip("the wavefront refuses a combiner that mixes columns")
+    select(model, impl)
+    tok = tokens(3, batch=2, height=7, width=8)
+    pixel = torch.zeros(2, 7, 8, dtype=torch.bool)
+    pixel[0, 2, 3] = pixel[1, 3, 2] = pixel[1, 2, 4] = True
+    ri, wi = pixel.nonzero(as_tuple=True)[1:]
+    rows, cols = model._extent(ri, wi, 7, 8)
+    if combiner == "not-pointwise":
+        assert (rows, cols) == (8, 9)
+    else:  # direction 0 needs rows 0..3 and columns 0..4; the mirrored ones more
+        assert (rows, cols) == ((5, 6) if directions == 1 else (6, 7))
+    weight = torch.randn(3, 3, 6 * directions, dtype=torch.float64,
+                         generator=torch.Generator().manual_seed(3))
+    results = []
+    for f in (lambda: model.features(tok).permute(0, 2, 3, 1, 4)[pixel],
+              lambda: model.features_at(tok, pixel)):
+        model.zero_grad(set_to_none=True)
+        out = f()
+        (out * weight).sum().backward()
+        results.append((out.detach(), {n: p.grad.clone() for n, p in model.named_parameters()
+                                       if p.grad is not None}))
+    (want, want_grads), (got, got_grads) = results
+    assert_close(got, want, "features_at", RTOL64)
+    assert set(got_grads) == set(want_grads)
+    for name, g in want_grads.items():
+        assert_close(got_grads[name], g, f"grad {name}", RTOL64)
+
+
 def test_tokens_out_of_range_are_refused() -> None:
     """The channels' embeddings are one stacked table: a token past the vocabulary would read
     the next channel's rows, so it is refused."""

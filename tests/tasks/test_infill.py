@@ -148,19 +148,46 @@ def test_no_teacher_forcing_at_evaluation(decoder: str, directions: int) -> None
     assert not np.allclose(pa["true_logp"][masks], pb["true_logp"][masks])  # scored vs truth
 
 
-def test_greedy_and_mean_come_from_the_decoder_distribution() -> None:
+@pytest.mark.parametrize("directions", [1, 4])
+@pytest.mark.parametrize("decoder", ["independent", "conditional", "logistic_mixture",
+                                     "conditional_logistic_mixture"])
+def test_greedy_and_mean_come_from_the_decoder_distribution(decoder: str, directions: int
+                                                           ) -> None:
+    """The one pass decodes hole pixels only; that equals slicing the full decode, for every
+    decoder form, with channel-level holes and an image that has no hole at all."""
     task = make_task()
-    model = tiny_model()
-    images, masks = batch()
-    out = task._one_pass(model, images.numpy(), masks.numpy(), torch.device("cpu"), 8)
+    model = tiny_model(directions=directions, decoder=decoder)
+    images, masks = batch(5)
+    masks[4] = False  # no hole in the last image: it comes back as it was
+    out = task._one_pass(model, images.numpy(), masks.numpy(), torch.device("cpu"), 2)
     filled, logits = model.decode(holed_tokens(images, masks))
-    probs = torch.softmax(logits[..., :256], -1)
+    probs = torch.softmax(logits[..., :256].float(), -1)
     expect = (probs * torch.arange(256.0)).sum(-1).round()
-    assert (torch.from_numpy(out["greedy"])[masks] == logits[..., :256].argmax(-1)[masks]).all()
+    assert (torch.from_numpy(out["greedy"])[masks] == filled[masks]).all()
     assert (torch.from_numpy(out["mean"])[masks].float() == expect[masks]).all()
+    for key in ("greedy", "mean"):
+        assert (out[key][~masks.numpy()] == images.numpy()[~masks.numpy()]).all()
     logp = torch.log(probs.gather(-1, images.long()[..., None])[..., 0])
     torch.testing.assert_close(torch.from_numpy(out["true_logp"])[masks], logp[masks],
                                rtol=1e-4, atol=1e-4)
+    assert np.isnan(out["true_logp"][~masks.numpy()]).all()  # scored at the holes only
+
+
+def test_a_model_with_its_own_decode_is_decoded_whole() -> None:
+    """A subclass's own decode() rule is respected (no hole-only shortcut around it)."""
+    base = tiny_model()
+
+    class Shifted(type(base)):
+        def decode(self, tokens, pick=None):  # type: ignore[no-untyped-def]
+            filled, logits = super().decode(tokens, pick)
+            return (filled + 1).clamp(max=255), logits
+
+    model = Shifted(base.config, channels=3, height=8, width=8).eval()
+    model.load_state_dict(base.state_dict())
+    images, masks = batch()
+    out = make_task()._one_pass(model, images.numpy(), masks.numpy(), torch.device("cpu"), 4)
+    want = model.decode(holed_tokens(images, masks))[0]
+    assert (torch.from_numpy(out["greedy"])[masks] == want[masks]).all()
 
 
 def test_one_direction_sampling_is_the_scan_order_sampler() -> None:
