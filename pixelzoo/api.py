@@ -232,8 +232,9 @@ def fill_prepared(model: Any, images: np.ndarray, holes: np.ndarray, *, decoding
                   ) -> np.ndarray:
     """Fill uint8 (N, C, H, W) `images` at bool `holes` -> uint8 (N, C, H, W).
 
-    `decoding`: greedy, mean (the expected intensity), sample (at `temperature`), or schedule
-    (the seed's temperature schedule). `seed` makes sampling repeatable. `batch_size`: images
+    `decoding`: greedy, mean (the expected intensity), fused (the expectation with a classic
+    fill as prior: the run's `task.fused`), sample (at `temperature`), or schedule (the seed's
+    temperature schedule). `seed` makes sampling repeatable. `batch_size`: images
     per forward (default: the run's `eval.batch_size`). Known pixels are returned unchanged.
     Threads may fill with one model at once: the temperature is passed to the task for this call
     only, and nothing shared is changed (a loaded model is in eval mode already).

@@ -194,8 +194,10 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("-o", "--output", required=True, metavar="OUT.png|DIR",
                    help="where to write the filled PNG (with --image DIR: a folder)")
     p.add_argument("--decoding", choices=DECODINGS, default=None,
-                   help="greedy, mean (expected intensity), sample, or the seed's temperature "
-                        "schedule (default: the run's task.fill_decoding; greedy unless set)")
+                   help="greedy, mean (expected intensity), fused (the model's distribution "
+                        "with a classic fill as prior, task.fused), sample, or the seed's "
+                        "temperature schedule (default: the run's task.fill_decoding; greedy "
+                        "unless set)")
     p.add_argument("--temperature", type=_positive_temperature, default=None,
                    help="sampling temperature, > 0 (implies --decoding sample)")
     p.add_argument("--seed", type=_number(int, 0, SEED_MAX, f"a whole number from 0 to {SEED_MAX}"),

@@ -397,3 +397,18 @@ def test_two_threads_fill_with_one_model_at_once(face, monkeypatch: pytest.Monke
         pixelzoo.create_model(weights="toon_infil")
     with pytest.raises(RecipeError, match="did you mean 'hidden'"):
         pixelzoo.create_model("rowrnn", hiden=8)
+
+
+def test_a_mixture_is_prepared_like_its_first_component() -> None:
+    """Weights trained on a mixture take their first component's crop and size, so a full-size
+    Cartoon Set image is cropped as their training faces were."""
+    from pixelzoo.engine.build import ModelInfo
+
+    recipe = {"dataset": {"type": "mixture", "weights": [0.5, 0.5], "datasets": [
+        {"type": "toon", "count": 10, "crop": 300, "size": 36},
+        {"type": "toon", "count": 10, "crop": 300, "size": 36, "style": "varied"}]}}
+    info = ModelInfo("rowrnn", {}, 3, 36, 36, recipe=recipe)
+    assert info.preprocessing == {"crop": 300, "size": 36}
+    assert ModelInfo("rowrnn", {}, 3, 36, 36, recipe={"dataset": {"type": "toon", "crop": 200,
+                                                                   "size": 36}}
+                     ).preprocessing == {"crop": 200, "size": 36}

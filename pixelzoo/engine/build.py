@@ -176,8 +176,12 @@ class ModelInfo:
     def preprocessing(self) -> dict[str, Any]:
         """How an image of another size becomes the model's input, as the training data did:
         `crop` (a centre square of that side, "square" for the largest, None for none), then an
-        area resize to `size`."""
+        area resize to `size`. A `mixture` takes its first component's (they share a geometry,
+        and the first is the one its test split starts with)."""
         dataset = (self.recipe or {}).get("dataset") or {}
+        parts = [d for d in dataset.get("datasets") or [] if isinstance(d, dict)]
+        if parts and "size" not in dataset:
+            dataset = parts[0]
         size = int(dataset.get("size", self.height) or self.height)
         return {"crop": dataset.get("crop"), "size": size}
 

@@ -25,7 +25,7 @@ from pixelzoo.errors import PixelzooError
 
 # Decodings the page offers; `schedule` (the seed's temperature schedule) is left to the CLI,
 # where its parameters live in the recipe.
-DECODINGS = ("mean", "greedy", "sample")
+DECODINGS = ("fused", "mean", "greedy", "sample")
 
 
 @dataclass

@@ -28,6 +28,11 @@ Decodings:
 * `mean`: the same pass, the expected intensity sum_v v·p(v) at each hole (the estimate that
   minimises squared error, hence best for PSNR and L1); a conditional decoder conditions each
   channel on the argmax of the earlier ones.
+* `fused`: the same pass, the expected intensity under the model's distribution times a
+  Gaussian prior around a classic method's fill (`task.fused`: `prior`, default biharmonic, and
+  `sigma`, on the 0..255 scale): a confident model keeps its own answer, an unsure one (a face
+  unlike its training data) leans on the smooth fill. The classic method reads the known pixels
+  only, as the model does.
 * `sample`: temperature sampling (`task.temperature`) of hole pixels in scan order, each sample
   conditioning the ones after it. One-direction models use `sample_holes` (the incremental
   sampler where installed, else the slow, exact `sample_holes_slow`).
@@ -267,8 +272,10 @@ class InfillTask(Task):
     # ------------------------------------------------------------------ inference
     @torch.no_grad()
     def _one_pass(self, model: torch.nn.Module, images: np.ndarray, masks: np.ndarray,
-                  device: torch.device, batch_size: int) -> dict[str, np.ndarray]:
-        """greedy and mean fills plus the log-probability of each true value, in one pass.
+                  device: torch.device, batch_size: int, fused: bool = False
+                  ) -> dict[str, np.ndarray]:
+        """greedy and mean fills plus the log-probability of each true value, in one pass; with
+        `fused`, the `fused` fill too (it costs a classic fill of each batch).
 
         `true_logp` is NaN outside the holes: only hole pixels are decoded (`_decode_holes`).
         """
@@ -278,6 +285,8 @@ class InfillTask(Task):
         model.eval()
         greedy = images.copy()
         mean = images.copy()
+        fused_fill = images.copy() if fused else None
+        prior_cfg = self.config.fused
         true_logp = np.full(images.shape, np.nan, dtype=np.float32)
         values = torch.arange(PIXELS, device=device, dtype=torch.float32)
         for s in range(0, len(images), batch_size):
@@ -297,11 +306,23 @@ class InfillTask(Task):
             expect = (logp.exp() * values).sum(-1).round().clamp(0, PIXELS - 1).to(torch.uint8)
             where = tuple(i.cpu().numpy() for i in pixel.nonzero(as_tuple=True))
             b, r, c = where[0] + s, where[1], where[2]
-            for out, vals in ((greedy, torch.where(hole, filled.to(torch.uint8), truth)),
-                              (mean, torch.where(hole, expect, truth)),
-                              (true_logp, torch.where(hole, scored, torch.nan))):
+            outs = [(greedy, torch.where(hole, filled.to(torch.uint8), truth)),
+                    (mean, torch.where(hole, expect, truth)),
+                    (true_logp, torch.where(hole, scored, torch.nan))]
+            if fused_fill is not None:
+                # the classic fill reads the known pixels only (the truth under a hole is not
+                # passed on: the holes are blanked first)
+                known = np.where(masks[s:s + batch_size], 0, images[s:s + batch_size])
+                prior = inpaint(known, masks[s:s + batch_size], prior_cfg.prior)
+                centre = torch.from_numpy(prior.transpose(0, 2, 3, 1)[where]).to(device)
+                outs.append((fused_fill, torch.where(
+                    hole, fused_mean(logp, centre, prior_cfg.sigma), truth)))
+            for out, vals in outs:
                 out.transpose(0, 2, 3, 1)[b, r, c] = vals.cpu().numpy()
-        return {"greedy": greedy, "mean": mean, "true_logp": true_logp}
+        preds = {"greedy": greedy, "mean": mean, "true_logp": true_logp}
+        if fused_fill is not None:
+            preds["fused"] = fused_fill
+        return preds
 
     def _schedule(self, decoding: str, temperature: float | None = None) -> Any:
         from pixelzoo.models.sampling import TemperatureSchedule
@@ -340,7 +361,7 @@ class InfillTask(Task):
              temperature: float | None = None) -> np.ndarray:
         """Fill the holes of uint8 (n, C, H, W) `images` (bool `masks`) -> uint8 (n, C, H, W).
 
-        Known sub-pixels are returned unchanged. `decoding` is greedy, mean, sample or schedule;
+        Known sub-pixels are returned unchanged. `decoding` is greedy, mean, fused, sample or schedule;
         `temperature` is this call's for `sample` (default `task.temperature`). It is an
         argument, not a setting changed for the call, so threads can fill with one task at once.
         """
@@ -351,7 +372,8 @@ class InfillTask(Task):
         masks = np.ascontiguousarray(masks, dtype=bool)
         bs = batch_size or self.eval_config.batch_size
         if decoding in ONE_PASS:
-            return self._one_pass(model, images, masks, device, bs)[decoding]
+            return self._one_pass(model, images, masks, device, bs,
+                                  fused=decoding == "fused")[decoding]
         return self._sampled(model, images, masks, device, decoding, bs, generator, temperature)
 
     def _predictions(self, model: torch.nn.Module, name: str, images: np.ndarray,
@@ -366,8 +388,11 @@ class InfillTask(Task):
             # only the current weights' predictions are worth keeping
             for old in [k for k in self._pred_cache if k[1] != weights]:
                 del self._pred_cache[old]
-            cached = self._one_pass(model, images, masks, device, batch_size)
+            cached = self._one_pass(model, images, masks, device, batch_size,
+                                    fused="fused" in decodings)
             self._pred_cache[key] = cached
+        elif "fused" in decodings and "fused" not in cached:
+            cached.update(self._one_pass(model, images, masks, device, batch_size, fused=True))
         for d in decodings:
             if d not in cached:
                 cached[d] = self._sampled(model, images, masks, device, d, batch_size)
@@ -456,8 +481,9 @@ class InfillTask(Task):
                                          ev.batch_size))
                 panels = [("original", images[:k]), ("holes", None),
                           ("model (greedy)", preds["greedy"][:k])]
-                if "mean" in decodings:  # the decoding that scores best on PSNR: show it too
-                    panels.append(("model (mean)", preds["mean"][:k]))
+                for d in ("mean", "fused"):  # the decodings that score best on PSNR
+                    if d in decodings:
+                        panels.append((f"model ({d})", preds[d][:k]))
                 panels.append((f"model (sampled T={self.config.temperature:g})", sampled))
                 panels += [(BASELINE_NAMES[b], filled_baselines[b][:k]) for b in self.baselines]
                 folder = Path(run_dir) / "samples"
@@ -502,6 +528,19 @@ def _rank() -> int:
     import os
 
     return int(os.environ.get("RANK", "0") or 0)
+
+
+def fused_mean(logp: torch.Tensor, centre: torch.Tensor, sigma: float) -> torch.Tensor:
+    """The `fused` estimate: the mean of p(v) * N(v; centre, sigma^2), renormalised over 0..255.
+
+    `logp` (..., 256) is the model's log-distribution of a sub-pixel, `centre` (...) a classic
+    method's value there. Where the model is sure, its peak wins; where it spreads its mass
+    (faces unlike its training data), the classic fill decides. uint8, rounded.
+    """
+    values = torch.arange(PIXELS, device=logp.device, dtype=torch.float32)
+    prior = -0.5 * ((values - centre[..., None].float()) / sigma) ** 2
+    q = torch.softmax(logp.float() + prior, dim=-1)
+    return (q * values).sum(-1).round().clamp(0, PIXELS - 1).to(torch.uint8)
 
 
 def _can_gather(model: torch.nn.Module) -> bool:

@@ -31,10 +31,10 @@ from pixelzoo.config import Kind, PartConfig, PartSpec, spec
 from pixelzoo.metrics import METRICS
 
 #: How holes are filled; the one list of decodings (see `pixelzoo.tasks.infill` for each).
-Decoding = Literal["greedy", "mean", "sample", "schedule"]
+Decoding = Literal["greedy", "mean", "fused", "sample", "schedule"]
 DECODINGS: tuple[str, ...] = typing.get_args(Decoding)
 #: Decodings computed in one forward pass (the others sample hole pixels one after another).
-ONE_PASS = ("greedy", "mean")
+ONE_PASS = ("greedy", "mean", "fused")
 LOSS_TEXT = {
     "holes": "cross-entropy over the hole sub-pixels only (loss: holes)",
     "all": "cross-entropy over every sub-pixel, the seed's (loss: all)",
@@ -86,11 +86,23 @@ class InfillEvalConfig(PartConfig):
         return list(dict.fromkeys(value))
 
 
+class FusedConfig(PartConfig):
+    """The `fused` decoding: the model's distribution times a Gaussian around a classic fill."""
+
+    prior: Literal["telea", "ns", "biharmonic"] = Field(
+        "biharmonic", description="the classic method whose fill centres the prior")
+    sigma: float = Field(12.0, gt=0, le=255,
+                         description="the prior's standard deviation, on the 0..255 scale: "
+                                     "smaller trusts the classic fill more")
+
+
 class InfillConfig(PartConfig):
     loss: Literal["holes", "all"] = Field(
         "holes", description="holes: cross-entropy on hole sub-pixels only; all: the seed's")
     temperature: float = Field(1.0, gt=0, description="temperature of the `sample` decoding")
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    fused: FusedConfig = Field(default_factory=FusedConfig,
+                               description="the prior of the `fused` decoding")
     refine_chunks: int = Field(
         8, ge=1, description="4-direction sampling: passes of iterative refinement")
     upscale: int = Field(4, ge=1, le=32, description="picture zoom (nearest neighbour)")

@@ -59,7 +59,7 @@ def test_models_lists_the_started_sources_with_their_cards(make_client, run_dir:
     # a run's card: its summary's final metrics, `<set>/<metric>` named by its first decoding
     assert run["card"]["architecture"]["directions"] == 1
     assert run["card"]["metrics"] == {"demo_hole/greedy/psnr": 8.04, "demo_hole/mean/psnr": 12.99}
-    assert body["decodings"] == ["mean", "greedy", "sample"]
+    assert body["decodings"] == ["fused", "mean", "greedy", "sample"]
     assert {b["key"] for b in body["baselines"]} >= {"telea", "ns"}
     assert len(body["samples"]) == 3
     assert body["limits"]["max_upload_bytes"] == 2_000_000
@@ -221,7 +221,7 @@ def _assert_only_holes_changed(before: np.ndarray, after: np.ndarray, holes: np.
     assert np.array_equal(after[:, ~holes], before[:, ~holes])
 
 
-@pytest.mark.parametrize("decoding", ["mean", "greedy", "sample"])
+@pytest.mark.parametrize("decoding", ["fused", "mean", "greedy", "sample"])
 def test_fill_beside_the_baselines_with_hole_psnr(make_client, decoding: str) -> None:
     client, _ = make_client(["toon_infill"])
     img = _grid_face(client, "toon_infill")

@@ -239,3 +239,42 @@ def test_weights_beside_a_run_folder_must_fit_it(runs: dict, tmp_path: Path) -> 
     with pytest.raises(RecipeError) as info:
         recipe_from_dict(data)
     assert "not a run folder (no config.yaml in it)" in str(info.value)
+
+
+# ------------------------------------------------------------------------------ packaging
+def test_a_run_is_packaged_as_weights_with_its_ood_metrics(runs: dict, tmp_path: Path) -> None:
+    """`python -m pixelzoo.weights.package` writes a folder whose record is the file's own
+    (hash, architecture, parameters) with the in- and out-of-distribution metrics of the
+    evaluation run, and the folder loads as weights."""
+    import torch
+
+    from pixelzoo import weights
+    from pixelzoo.engine.build import create_model
+    from pixelzoo.weights.package import main as package_main
+
+    trained = runs["runs"][0]
+    dest = tmp_path / "tiny_infill"
+    assert package_main([str(trained), "--tag", "tiny_infill", "--scores", str(trained),
+                         "--recipe", "recipes/x.yaml", "--hardware", "a test", "--dest",
+                         str(dest)]) == 0
+    meta = json.loads((dest / "meta.json").read_text())
+    record = weights.Weights("tiny_infill", dest, meta)
+    assert record.verify() == dest / "model.safetensors"
+    model = create_model(weights=dest / "model.safetensors")
+    assert sum(p.numel() for p in model.state_dict().values()) == meta["parameters"]
+    assert meta["architecture"]["model"]["hidden"] == 8 and meta["task"] == "infill"
+    assert meta["input"]["preprocessing"]["size"] == 12
+    summary = _summary(trained)
+    assert meta["metrics"]["values"]["boxes/psnr"] == round(
+        summary["final_metrics"]["boxes/psnr"], 2)
+    ood = meta["metrics"]["out_of_distribution"]
+    assert set(ood) == {"lineart", "photos"} and ood["photos"]["images"] == 4
+    assert ood["lineart"]["values"]["center/ssim"] == round(
+        summary["datasets"]["lineart"]["metrics"]["center/ssim"], 3)
+    assert meta["training"]["steps"] == summary["steps"]
+    a = create_model(weights=trained)
+    for (ka, va), (kb, vb) in zip(a.state_dict().items(), model.state_dict().items(),
+                                  strict=True):
+        assert ka == kb and torch.equal(va, vb)
+    assert package_main([str(tmp_path / "nope"), "--tag", "t", "--scores", str(trained),
+                         "--recipe", "r", "--hardware", "h", "--dest", str(dest)]) == 2

@@ -134,7 +134,7 @@ def test_no_teacher_forcing_at_evaluation(decoder: str, directions: int) -> None
     images, masks = (x.numpy() for x in batch())
     other = images.copy()
     other[masks] = 255 - other[masks]
-    for decoding in ("greedy", "mean", "sample", "schedule"):
+    for decoding in ("greedy", "mean", "fused", "sample", "schedule"):
         a = task.fill(model, images, masks, "cpu", decoding,
                       generator=torch.Generator().manual_seed(3))
         b = task.fill(model, other, masks, "cpu", decoding,
@@ -171,6 +171,28 @@ def test_greedy_and_mean_come_from_the_decoder_distribution(decoder: str, direct
     torch.testing.assert_close(torch.from_numpy(out["true_logp"])[masks], logp[masks],
                                rtol=1e-4, atol=1e-4)
     assert np.isnan(out["true_logp"][~masks.numpy()]).all()  # scored at the holes only
+
+
+def test_fused_is_the_mean_of_the_model_times_a_gaussian_around_the_classic_fill() -> None:
+    """By brute force over 0..255 at every hole sub-pixel; a tiny sigma gives the classic fill
+    itself."""
+    from pixelzoo.baselines import inpaint
+
+    model = tiny_model(decoder="conditional")
+    images, masks = (x.numpy() for x in batch())
+    task = make_task(fused={"prior": "telea", "sigma": 10.0})
+    got = task.fill(model, images, masks, "cpu", "fused")
+    _, logits = model.decode(holed_tokens(torch.from_numpy(images), torch.from_numpy(masks)))
+    p = torch.softmax(logits[..., :256].detach().double(), -1).numpy()
+    prior = inpaint(np.where(masks, 0, images), masks, "telea").astype(np.float64)
+    v = np.arange(256.0)
+    q = p * np.exp(-0.5 * ((v - prior[..., None]) / 10.0) ** 2)
+    want = np.rint((q * v).sum(-1) / q.sum(-1))
+    assert np.abs(got[masks].astype(float) - want[masks]).max() <= 1  # rounding at .5 only
+    assert (got[~masks] == images[~masks]).all()
+    sharp = make_task(fused={"prior": "telea", "sigma": 0.05}).fill(model, images, masks, "cpu",
+                                                                    "fused")
+    assert np.abs(sharp[masks].astype(int) - prior[masks]).max() <= 1
 
 
 def test_a_model_with_its_own_decode_is_decoded_whole() -> None:

@@ -13,16 +13,19 @@ from pixelzoo.cli import main
 from pixelzoo.engine.metrics_log import read_metrics
 
 ROOT = Path(__file__).resolve().parents[2]
-TINY = ["dataset.limit=8", "train.epochs=1", "train.steps_per_epoch=1", "train.batch_size=4",
+# the default dataset is a mixture: the Cartoon Set (or its toon fallback) and toon's varied style
+TINY = ["dataset.limit=8", "dataset.datasets.0.limit=8", "dataset.datasets.1.count=12",
+        "train.epochs=1", "train.steps_per_epoch=1", "train.batch_size=4",
         "model.hidden=8", "model.embed=4", "eval.limit=4", "eval.batch_size=4",
         "task.eval.samples=2", "train.num_threads=1", "train.max_minutes=2", "task.refine_chunks=2",
-        "task.eval.baselines=[telea, ns]"]  # two baselines per set: the stop test counts calls
+        "task.eval.baselines=[telea, ns]",  # two baselines per set: the stop test counts calls
+        "task.eval.decodings=[greedy, mean]"]  # (and `fused` would call one more)
 
 
 def test_tiny_cartoon_infill_run_leaves_a_complete_run_folder(tmp_path, monkeypatch,
                                                                capsys, caplog) -> None:
     monkeypatch.setenv("PIXELZOO_CACHE", "off")
-    sets = [f"dataset.root={tmp_path / 'no-cartoonset'}", *TINY]
+    sets = [f"dataset.datasets.0.root={tmp_path / 'no-cartoonset'}", *TINY]
     argv = ["run", str(ROOT / "recipes" / "cartoon_infill.yaml"), "--out", str(tmp_path / "runs")]
     for s in sets:
         argv += ["--set", s]
@@ -75,7 +78,7 @@ def test_a_signal_during_the_final_report_stops_it_cleanly_and_resume_redoes_it(
 
     def argv(out: Path) -> list[str]:
         args = ["run", str(ROOT / "recipes" / "cartoon_infill.yaml"), "--out", str(out), "-q"]
-        for s in [f"dataset.root={tmp_path / 'no-cartoonset'}", *TINY]:
+        for s in [f"dataset.datasets.0.root={tmp_path / 'no-cartoonset'}", *TINY]:
             args += ["--set", s]
         return args
 

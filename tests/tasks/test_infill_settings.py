@@ -143,7 +143,7 @@ def test_the_decodings_are_listed_once() -> None:
     fill = typing.get_args(InfillConfig.model_fields["fill_decoding"].annotation)
     listed = typing.get_args(typing.get_args(
         InfillEvalConfig.model_fields["decodings"].annotation)[0])
-    assert fill == listed == DECODINGS == ("greedy", "mean", "sample", "schedule")
+    assert fill == listed == DECODINGS == ("greedy", "mean", "fused", "sample", "schedule")
     infill = next(a for a in build_parser()._subparsers._actions  # noqa: SLF001
                   if isinstance(a, argparse._SubParsersAction)).choices["infill"]
     (decoding,) = [a for a in infill._actions if a.dest == "decoding"]
