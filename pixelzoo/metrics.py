@@ -28,6 +28,7 @@ import math
 import numpy as np
 
 PEAK = 255.0
+SSIM_CHUNK = 1  # images per torchmetrics call (`ssim`)
 MAX_PSNR = 60.0
 MSE_FLOOR = PEAK**2 / 10 ** (MAX_PSNR / 10)
 METRICS = ("psnr", "ssim", "l1", "accuracy", "nll_bits")
@@ -94,12 +95,17 @@ def ssim(truth: np.ndarray, pred: np.ndarray) -> np.ndarray:
     if len(truth) == 0:
         return np.zeros(0)
     sigma = ssim_window(truth.shape[2], truth.shape[3])
-    # float64: in float32 the variance terms (E[x^2] - mu^2 at values near 255) lose digits
-    t = torch.from_numpy(truth.astype(np.float64))
-    p = torch.from_numpy(pred.astype(np.float64))
-    out = structural_similarity_index_measure(p, t, data_range=PEAK, sigma=sigma,
-                                              reduction="none")
-    return out.double().numpy()
+    out = []
+    # One image per call: a batch's float64 convolution buffers (tens of MB for 16 faces) are
+    # each a fresh mmap whose pages fault in and go back on free; one face's stay in the heap.
+    # 256 faces: 0.35 s against 3.2 s (2.5 s of it in the kernel) in one call. Same values.
+    for s in range(0, len(truth), SSIM_CHUNK):
+        # float64: in float32 the variance terms (E[x^2] - mu^2 at values near 255) lose digits
+        t = torch.from_numpy(truth[s:s + SSIM_CHUNK].astype(np.float64))
+        p = torch.from_numpy(pred[s:s + SSIM_CHUNK].astype(np.float64))
+        out.append(structural_similarity_index_measure(p, t, data_range=PEAK, sigma=sigma,
+                                                       reduction="none"))
+    return torch.cat(out).double().numpy()
 
 
 def hole_metrics(truth: np.ndarray, pred: np.ndarray, masks: np.ndarray, *,

@@ -90,3 +90,22 @@ def test_shapes_must_match() -> None:
     with pytest.raises(ValueError):
         hole_metrics(np.zeros((1, 1, 2, 2), np.uint8), np.zeros((1, 1, 2, 3), np.uint8),
                      np.zeros((1, 1, 2, 2), bool))
+
+
+def test_ssim_in_chunks_is_ssim_of_each_image() -> None:
+    """`ssim` calls torchmetrics a few images at a time; each image's value is unchanged."""
+    import torch
+    from torchmetrics.functional.image import structural_similarity_index_measure
+
+    from pixelzoo.metrics import SSIM_CHUNK
+
+    rng = np.random.default_rng(1)
+    n = 2 * SSIM_CHUNK + 3 if SSIM_CHUNK > 1 else 5
+    truth = rng.integers(0, 256, (n, 3, 36, 36), dtype=np.uint8)
+    pred = truth.copy()
+    pred[:, :, 8:20, 5:30] = rng.integers(0, 256, (n, 3, 12, 25), dtype=np.uint8)
+    whole = structural_similarity_index_measure(
+        torch.from_numpy(pred.astype(np.float64)), torch.from_numpy(truth.astype(np.float64)),
+        data_range=255.0, sigma=1.5, reduction="none").numpy()
+    np.testing.assert_allclose(ssim(truth, pred), whole, rtol=0, atol=1e-12)
+
