@@ -83,13 +83,18 @@ def test_each_record_matches_its_file(tag: str) -> None:
 
 
 def test_toon_infill_record_holds_the_cards_numbers() -> None:
-    """The metrics are the card's table (256 toon test faces), not new numbers."""
+    """The metrics are the card's tables (256 toon test faces, 200 per other set), not new
+    numbers."""
     w = weights.get("toon_infill")
     card = (w.folder / "card.md").read_text()
     assert "256 `toon` test faces" in card
     assert w.meta["metrics"]["split"] == "test" and w.meta["metrics"]["images"] == 256
-    assert w.metrics["demo_hole/mean/psnr"] == 18.08 and "**18.08**" in card
-    assert w.metrics["seed_blocks/mean/ssim"] == 0.844 and "**0.844**" in card
+    assert w.metrics["demo_hole/fused/psnr"] == 17.85
+    assert "| demo_hole | model (fused) | 17.85 | 0.975 |" in card
+    assert w.metrics["seed_blocks/mean/ssim"] == 0.851 and "**0.851**" in card
+    photos = w.meta["metrics"]["out_of_distribution"]["skimage_photos"]
+    assert photos["images"] == 200 and photos["values"]["demo_hole/fused/psnr"] == 28.42
+    assert "| demo_hole | model (fused) | **28.42** | **0.988** |" in card
     assert f"{w.parameters:,}" in card
 
 
@@ -143,8 +148,8 @@ def test_list_weights_shows_the_record_without_torch() -> None:
     assert f"CLEAN {w.sha256}" in text
     assert "toon_infill" in text and "rowrnn.toon_infill" in text
     assert w.sha256[:12] in text
-    assert "psnr 18.08" in text and "test split" in text and "256 images" in text
-    assert "180,438" in text and "recipes/toon_infill.yaml" in text
+    assert "psnr 17.85" in text and "test split" in text and "256 images" in text
+    assert "491,174" in text and "recipes/toon_infill.yaml" in text
 
 
 def test_import_pixelzoo_stays_light() -> None:
@@ -169,7 +174,7 @@ def test_a_recipe_names_weights_by_tag_with_clear_errors(tmp_path: Path) -> None
     model = recipe.data["model"]
     assert model["weights"] == "toon_infill"  # recorded in config.yaml: where the run began
     assert all(model[k] == v for k, v in weights.get("toon_infill").model_spec.items())
-    assert model["directions"] == 4 and model["hidden"] == 32  # the weights' architecture
+    assert model["directions"] == 4 and model["hidden"] == 64  # the weights' architecture
 
     path.write_text(FINE_TUNE.replace("{weights: toon_infill}", "{weights: toon_infil}"))
     with pytest.raises(RecipeError) as exc:
@@ -178,17 +183,17 @@ def test_a_recipe_names_weights_by_tag_with_clear_errors(tmp_path: Path) -> None
         in str(exc.value) and "(line 3)" in str(exc.value)
 
     path.write_text(FINE_TUNE.replace("{weights: toon_infill}",
-                                      "{weights: toon_infill, hidden: 64, hiden: 1}"))
+                                      "{weights: toon_infill, hidden: 128, hiden: 1}"))
     with pytest.raises(RecipeError) as exc:
         load_recipe(path)
     msg = str(exc.value)
-    assert "model.hidden: 64 does not fit the weights 'toon_infill'" in msg and "32" in msg
+    assert "model.hidden: 128 does not fit the weights 'toon_infill'" in msg and "64" in msg
     assert "model.hiden: unknown parameter for model 'rowrnn'; did you mean 'hidden'?" in msg
 
     # matching restatements are fine; `weights` never reaches the model's own Config
     path.write_text(FINE_TUNE.replace("{weights: toon_infill}",
-                                      "{weights: toon_infill, type: rowrnn, hidden: 32}"))
-    assert load_recipe(path).data["model"]["hidden"] == 32
+                                      "{weights: toon_infill, type: rowrnn, hidden: 64}"))
+    assert load_recipe(path).data["model"]["hidden"] == 64
 
 
 def test_weights_replace_a_base_recipes_model(tmp_path: Path) -> None:
@@ -199,11 +204,11 @@ def test_weights_replace_a_base_recipes_model(tmp_path: Path) -> None:
     child = tmp_path / "child.yaml"
     child.write_text(f"extends: {ROOT / 'recipes' / 'cartoon_infill.yaml'}\n"
                      "model: {weights: toon_infill}\n")
-    assert load_recipe(child).data["model"]["hidden"] == 32
+    assert load_recipe(child).data["model"]["hidden"] == 64
     recipe = load_recipe(ROOT / "recipes" / "cartoon_infill.yaml",
                          ["model.weights=toon_infill", "train.epochs=0"])
     assert recipe.data["model"]["weights"] == "toon_infill"
-    assert recipe.data["model"]["embed"] == 16 and recipe.data["train"]["epochs"] == 0
+    assert recipe.data["model"]["embed"] == 32 and recipe.data["train"]["epochs"] == 0
 
 
 def test_weights_that_do_not_fit_the_data_are_refused() -> None:
@@ -327,7 +332,7 @@ def test_fill_accepts_a_batch_and_the_models_grid(face) -> None:
     model = pixelzoo.create_model("rowrnn.toon_infill")
     info = model.pixelzoo
     assert (info.tag, info.task, info.channels, info.height, info.fill_decoding) == \
-        ("toon_infill", "infill", 3, 36, "mean")
+        ("toon_infill", "infill", 3, 36, "fused")
     assert info.preprocessing == {"crop": 300, "size": 36} and info.meta["sha256"]
     one = pixelzoo.fill(model, rgb, mask, decoding="greedy")
     prep = prepare(model, rgb, mask)

@@ -95,8 +95,15 @@ def read_card(folder: Path, kind: str) -> dict[str, Any]:
     architecture = {k: _brief(v) for k, v in model.items() if not isinstance(v, list)}
     details = [f"{k} {dataset[k]}" for k in ("count", "size", "crop", "root")
                if dataset.get(k) is not None]
-    training: dict[str, Any] = {"dataset": str(_brief(dataset) or "?") + (
-        f" ({', '.join(details)})" if details else "")}
+    if dataset.get("type") == "mixture":  # its parts, e.g. "mixture of toon, toon (varied)"
+        parts = [str(_brief(d)) + (f" ({d['style']})" if isinstance(d, dict) and d.get("style")
+                                   and d["style"] != "classic" else "")
+                 for d in dataset.get("datasets") or []]
+        details = [f"of {', '.join(parts)}"] if parts else []
+        training: dict[str, Any] = {"dataset": " ".join(["mixture", *details])}
+    else:
+        training = {"dataset": str(_brief(dataset) or "?") + (
+            f" ({', '.join(details)})" if details else "")}
     if cfg.get("mask"):
         training["holes"] = _brief(cfg["mask"])
     metrics: dict[str, float] = {}

@@ -361,9 +361,10 @@ class InfillTask(Task):
              temperature: float | None = None) -> np.ndarray:
         """Fill the holes of uint8 (n, C, H, W) `images` (bool `masks`) -> uint8 (n, C, H, W).
 
-        Known sub-pixels are returned unchanged. `decoding` is greedy, mean, fused, sample or schedule;
-        `temperature` is this call's for `sample` (default `task.temperature`). It is an
-        argument, not a setting changed for the call, so threads can fill with one task at once.
+        Known sub-pixels are returned unchanged. `decoding` is greedy, mean, fused, sample or
+        schedule; `temperature` is this call's for `sample` (default `task.temperature`). It is
+        an argument, not a setting changed for the call, so threads can fill with one task at
+        once.
         """
         if decoding not in DECODINGS:
             raise PixelzooError(f"unknown decoding '{decoding}'; choose {', '.join(DECODINGS)}")

@@ -53,8 +53,8 @@ def test_models_lists_the_started_sources_with_their_cards(make_client, run_dir:
     card = shipped["card"]
     assert card["architecture"]["directions"] == 4 and card["architecture"]["combiner"] == \
         "linear_add"
-    assert card["training"]["dataset"].startswith("toon")
-    assert card["metrics"]["demo_hole/mean/psnr"] == pytest.approx(18.08)
+    assert card["training"]["dataset"] == "mixture of toon, toon (varied)"
+    assert card["metrics"]["demo_hole/fused/psnr"] == pytest.approx(17.85)
     assert "# toon_infill" in card["text"]
     # a run's card: its summary's final metrics, `<set>/<metric>` named by its first decoding
     assert run["card"]["architecture"]["directions"] == 1
@@ -80,7 +80,7 @@ def test_model_loads_once_and_describes_itself(make_client, run_dir: Path) -> No
     assert d["watch_sampler"].startswith("incremental")
     assert calls == [str(run_dir)]
     shipped = client.get("/api/model", params={"key": "toon_infill"}).json()
-    assert shipped["default_decoding"] == "mean" and "forward per hole pixel" in \
+    assert shipped["default_decoding"] == "fused" and "forward per hole pixel" in \
         shipped["watch_sampler"]
     assert client.get("/api/status").json()["models_loaded"] == ["toon_infill",
                                                                  run_dir.as_posix()]

@@ -256,20 +256,26 @@ def test_a_run_is_packaged_as_weights_with_its_ood_metrics(runs: dict, tmp_path:
     dest = tmp_path / "tiny_infill"
     assert package_main([str(trained), "--tag", "tiny_infill", "--scores", str(trained),
                          "--recipe", "recipes/x.yaml", "--hardware", "a test", "--dest",
-                         str(dest)]) == 0
+                         str(dest), "--fill-decoding", "fused"]) == 0
+    shipped = yaml.safe_load((dest / "config.yaml").read_text())
+    assert shipped["task"]["fill_decoding"] == "fused" and "fused" in shipped["task"]
     meta = json.loads((dest / "meta.json").read_text())
     record = weights.Weights("tiny_infill", dest, meta)
     assert record.verify() == dest / "model.safetensors"
     model = create_model(weights=dest / "model.safetensors")
     assert sum(p.numel() for p in model.state_dict().values()) == meta["parameters"]
     assert meta["architecture"]["model"]["hidden"] == 8 and meta["task"] == "infill"
+    assert meta["fill_decoding"] == "fused" and "greedy" in meta["fill_decoding_note"]
     assert meta["input"]["preprocessing"]["size"] == 12
     summary = _summary(trained)
-    assert meta["metrics"]["values"]["boxes/psnr"] == round(
+    # keyed by decoding: the run's first one (greedy) says so
+    assert meta["metrics"]["values"]["boxes/greedy/psnr"] == round(
         summary["final_metrics"]["boxes/psnr"], 2)
+    assert meta["metrics"]["values"]["boxes/mean/psnr"] == round(
+        summary["final_metrics"]["boxes/mean/psnr"], 2)
     ood = meta["metrics"]["out_of_distribution"]
     assert set(ood) == {"lineart", "photos"} and ood["photos"]["images"] == 4
-    assert ood["lineart"]["values"]["center/ssim"] == round(
+    assert ood["lineart"]["values"]["center/greedy/ssim"] == round(
         summary["datasets"]["lineart"]["metrics"]["center/ssim"], 3)
     assert meta["training"]["steps"] == summary["steps"]
     a = create_model(weights=trained)
