@@ -106,7 +106,9 @@ class MixtureDataset(Dataset):
         sets = {"train": train, "val": whole("val"), "test": whole("test")}
         if c.limit is not None:
             sets = {k: v.take(c.limit) for k, v in sets.items()}
-        notes = [f"{specs[i].type}: {note}" for i, p in enumerate(parts) for note in p.notes]
+        # each note says which part it is about, once (a part may name itself already)
+        notes = [note if note.startswith(f"{specs[i].type}: ") else f"{specs[i].type}: {note}"
+                 for i, p in enumerate(parts) for note in p.notes]
         bad = [f"{i}:{name}" for i, p in enumerate(parts) for name in p.bad_files]
         return DataSplits(train=sets["train"], val=sets["val"], test=sets["test"],
                           num_classes=num_classes, class_names=class_names, notes=notes,

@@ -41,6 +41,7 @@ def test_tiny_cartoon_infill_run_leaves_a_complete_run_folder(tmp_path, monkeypa
     # and one line in a log too (not a terminal: rich would wrap it at 80 columns)
     (line,) = [ln for ln in captured.out.splitlines() if "real Cartoon Set" in ln]
     assert line.startswith("cartoonset: ") and line.rstrip().endswith("instead"), line
+    assert not line.startswith("cartoonset: cartoonset:"), line  # named once, not per layer
     assert "training loss is cross-entropy over the hole sub-pixels only" in out
     assert "TELEA" in out and "NS" in out and "demo_hole" in out
 
