@@ -12,8 +12,8 @@ import torch
 from pixelzoo.cli import main
 from pixelzoo.data.preprocess import preprocess_rgb
 from pixelzoo.data.toon import render_faces
+from run_folders import untrained_run
 
-RECIPE = Path(__file__).resolve().parents[1] / "recipes" / "cartoon_infill.yaml"
 
 
 @pytest.fixture(autouse=True)
@@ -26,20 +26,9 @@ def _restore_threads():
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A run folder as `pixelzoo run` leaves it, with an untrained tiny model's weights."""
-    from pixelzoo.engine.build import architecture
-    from pixelzoo.engine.checkpoint import save_weights
-    from pixelzoo.recipe import build_part, load_recipe
-
     # the default recipe fills with `fused`; these tests want the field's own default, greedy
-    recipe = load_recipe(RECIPE, ["model.hidden=8", "model.embed=4", "task.fill_decoding=greedy"])
-    folder = tmp_path_factory.mktemp("runs") / "cartoon_infill" / "20250101-000000"
-    (folder / "checkpoints").mkdir(parents=True)
-    (folder / "config.yaml").write_text(recipe.to_yaml())
-    torch.manual_seed(0)
-    model = build_part("models", recipe.data["model"], channels=3, height=36, width=36,
-                       num_classes=None)
-    save_weights(folder / "checkpoints" / "best.safetensors", model, architecture(recipe, model))
-    return folder
+    return untrained_run(tmp_path_factory.mktemp("runs"), overrides=[
+        "model.hidden=8", "model.embed=4", "task.fill_decoding=greedy"])
 
 
 @pytest.fixture(scope="module")

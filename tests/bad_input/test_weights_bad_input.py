@@ -13,8 +13,8 @@ import torch
 from bad_input_helpers import GOOD, assert_clean
 from safetensors import safe_open
 from safetensors.torch import save_file
+from run_folders import untrained_run
 
-RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "cartoon_infill.yaml"
 
 
 def poison(path: Path, value: float, *, only_one: bool = False) -> None:
@@ -32,18 +32,7 @@ def poison(path: Path, value: float, *, only_one: bool = False) -> None:
 
 @pytest.fixture
 def run_dir(tmp_path: Path) -> Path:
-    from pixelzoo.engine.build import architecture
-    from pixelzoo.engine.checkpoint import save_weights
-    from pixelzoo.recipe import build_part, load_recipe
-
-    recipe = load_recipe(RECIPE, ["model.hidden=8", "model.embed=4", "model.directions=1"])
-    folder = tmp_path / "runs" / "cartoon_infill" / "20250101-000000"
-    (folder / "checkpoints").mkdir(parents=True)
-    (folder / "config.yaml").write_text(recipe.to_yaml())
-    model = build_part("models", recipe.data["model"], channels=3, height=36, width=36,
-                       num_classes=None)
-    save_weights(folder / "checkpoints" / "best.safetensors", model, architecture(recipe, model))
-    return folder
+    return untrained_run(tmp_path / "runs", seed=None)
 
 
 @pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])

@@ -18,7 +18,6 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
-import torch
 
 pytest.importorskip("starlette", reason='the serve extra is not installed: pip install -e ".[serve]"')
 pytest.importorskip("httpx", reason="starlette's test client needs httpx (the test extra)")
@@ -27,29 +26,16 @@ from starlette.testclient import TestClient  # noqa: E402
 
 from pixelzoo.data.preprocess import preprocess_rgb  # noqa: E402
 from pixelzoo.data.toon import render_faces  # noqa: E402
+from run_folders import untrained_run  # noqa: E402
 
-RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "toon_infill.yaml"
 BASE = "http://127.0.0.1"
 
 
 @pytest.fixture(scope="session")
 def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny one-direction infill run folder with untrained weights and a summary."""
-    from pixelzoo.engine.build import architecture
-    from pixelzoo.engine.checkpoint import save_weights
-    from pixelzoo.recipe import build_part, load_recipe
-
-    recipe = load_recipe(RECIPE, ["model.hidden=8", "model.embed=4", "model.directions=1"])
-    folder = tmp_path_factory.mktemp("runs") / "toon_infill" / "20250101-000000"
-    (folder / "checkpoints").mkdir(parents=True)
-    (folder / "config.yaml").write_text(recipe.to_yaml())
-    torch.manual_seed(0)
-    model = build_part("models", recipe.data["model"], channels=3, height=36, width=36,
-                       num_classes=None)
-    with torch.no_grad():
-        for p in model.parameters():
-            p.mul_(3.0)  # sharper distributions than the init: samples depend on the seed
-    save_weights(folder / "checkpoints" / "best.safetensors", model, architecture(recipe, model))
+    # sharper distributions than the init: samples depend on the seed
+    folder = untrained_run(tmp_path_factory.mktemp("runs"), "toon_infill.yaml", sharpen=3.0)
     (folder / "summary.json").write_text(json.dumps({
         "final_split": "test", "steps": 2,
         "final_metrics": {"demo_hole/psnr": 8.04, "demo_hole/mean/psnr": 12.99,
