@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from pixelzoo.errors import PixelzooError
+from pixelzoo.tasks.infill_config import DECODINGS
 from pixelzoo.weights import ROOT, file_sha256
 
 
@@ -177,8 +178,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--recipe", required=True, help="the recipe, relative to the project root")
     p.add_argument("--hardware", required=True, help="where it trained, in words")
     p.add_argument("--dest", type=Path, help="the folder to write (default: the package's)")
-    p.add_argument("--fill-decoding", help="the decoding `pixelzoo infill` uses, when it was "
-                                           "chosen after training (default: the run's)")
+    p.add_argument("--fill-decoding", choices=DECODINGS,
+                   help="the decoding `pixelzoo infill` uses, when it was chosen after training "
+                        "(default: the run's)")
     a = p.parse_args(argv)
     try:
         folder = package(a.run, a.tag, scores=a.scores, recipe=a.recipe, hardware=a.hardware,
